@@ -1,0 +1,92 @@
+"""`mockserver serve`: the mock behind gunicorn, as partner developers run it."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import secrets
+import sys
+from typing import Any
+
+from mockserver import __version__
+
+DEFAULT_DB = "mockserver.sqlite3"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="serve the mock through gunicorn")
+    serve.add_argument("--host", default=os.environ.get("MOCKSERVER_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("MOCKSERVER_PORT", 8080)))
+    serve.add_argument("--db", default=os.environ.get("MOCKSERVER_DB", DEFAULT_DB),
+                       help="SQLite file (created and seeded when empty)")
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("MOCKSERVER_WORKERS", 2)))
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker")
+    serve.add_argument("--control-key", default=os.environ.get("MOCKSERVER_CONTROL_KEY"),
+                       help="key for /_mock/ from non-loopback callers (X-Control-Key)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in (None, "serve"):
+        if args.command is None:
+            args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
+        return serve(args)
+    return 2
+
+
+def serve(args: argparse.Namespace) -> int:
+    from mockserver.app import create_app
+    from mockserver.seed import banner
+
+    control_key = args.control_key
+    if not _is_loopback(args.host) and not control_key:
+        control_key = secrets.token_urlsafe(24)
+        print(f"Bound to {args.host}: the control API needs 'X-Control-Key: {control_key}' "
+              "from non-loopback callers.", flush=True)
+    # Create (and seed) the database once in the master, before the workers fork.
+    app = create_app(args.db, control_key=control_key)
+    base_url = f"http://{args.host}:{args.port}"
+    seeded = app.config.get("SEEDED")
+    if seeded:
+        print(banner(seeded, base_url), flush=True)
+    else:
+        print(f"Using the existing database {args.db}; POST {base_url}/_mock/reset re-seeds it.",
+              flush=True)
+    app.extensions["mockserver"].db.close()
+    run_gunicorn(args.db, args.host, args.port, args.workers, args.threads, control_key)
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_gunicorn(db: str, host: str, port: int, workers: int, threads: int,
+                 control_key: str | None, app_factory: str = "mockserver.app:create_app") -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 5)
+
+        def load(self) -> Any:
+            from mockserver.app import create_app
+
+            return create_app(db, seed_if_empty=False, control_key=control_key)
+
+    Server().run()

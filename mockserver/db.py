@@ -1,0 +1,193 @@
+"""SQLite persistence: one file, WAL, short write transactions taken with BEGIN IMMEDIATE so
+that concurrent workers (threads or processes) serialise their writes instead of failing with
+"database is locked"."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mockserver.clock import ClockState
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS clocks (
+    sandbox TEXT PRIMARY KEY,
+    offset_seconds REAL NOT NULL DEFAULT 0,
+    frozen_at REAL
+);
+CREATE TABLE IF NOT EXISTS stores (
+    id TEXT PRIMARY KEY,
+    sandbox TEXT NOT NULL DEFAULT 'default',
+    name TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    email TEXT NOT NULL,
+    merchant_key_hash TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS partners (
+    id TEXT PRIMARY KEY,
+    sandbox TEXT NOT NULL DEFAULT 'default',
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    client_id TEXT NOT NULL UNIQUE,
+    client_secret TEXT NOT NULL,
+    redirect_uri TEXT,
+    settings TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_list (
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    partner_id TEXT NOT NULL REFERENCES partners(id),
+    added_at REAL NOT NULL,
+    PRIMARY KEY (store_id, partner_id)
+);
+CREATE TABLE IF NOT EXISTS partner_tokens (
+    id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    partner_id TEXT NOT NULL REFERENCES partners(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    issued_by TEXT NOT NULL,
+    predecessor_id TEXT UNIQUE REFERENCES partner_tokens(id),
+    successor_id TEXT REFERENCES partner_tokens(id),
+    renewed_at REAL,
+    renewed_by TEXT,
+    first_used_at REAL,
+    revoked_at REAL,
+    revoked_by TEXT
+);
+CREATE INDEX IF NOT EXISTS partner_tokens_store_partner ON partner_tokens(store_id, partner_id);
+CREATE INDEX IF NOT EXISTS partner_tokens_partner ON partner_tokens(partner_id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sandbox TEXT NOT NULL DEFAULT 'default',
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    store_id TEXT,
+    partner_id TEXT,
+    token_id TEXT,
+    actor TEXT,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS events_sandbox ON events(sandbox, id);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sandbox TEXT NOT NULL DEFAULT 'default',
+    at REAL NOT NULL,
+    recipient_kind TEXT NOT NULL,
+    recipient_id TEXT NOT NULL,
+    address TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    token_id TEXT
+);
+CREATE TABLE IF NOT EXISTS inventory (
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    product_id INTEGER NOT NULL,
+    quantity INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (store_id, product_id)
+);
+"""
+
+#: Tables emptied by a reset, children first.
+RESETTABLE = (
+    "inventory", "outbox", "events", "partner_tokens", "access_list", "partners", "stores",
+    "clocks",
+)
+
+
+class Database:
+    """A SQLite file shared by every thread and worker process of the server."""
+
+    #: Extra DDL run after the base schema (other concerns append theirs at import time).
+    extra_schema: list[str] = []
+    #: Extra tables a reset empties, children first, before the base ones.
+    extra_resettable: list[str] = []
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        conn = self.connection()
+        conn.executescript(SCHEMA + "\n".join(self.extra_schema))
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():  # never reuse across fork
+            conn = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One all-or-nothing write transaction, holding the write lock from the start."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several reads."""
+        conn = self.connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def is_empty(self) -> bool:
+        row = self.connection().execute("SELECT COUNT(*) FROM stores").fetchone()
+        return int(row[0]) == 0
+
+    def wipe(self, conn: sqlite3.Connection) -> None:
+        for table in [*self.extra_resettable, *RESETTABLE]:
+            conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+    # --- ClockStore -------------------------------------------------------------------
+
+    def load_clock(self, sandbox: str) -> ClockState:
+        row = self.connection().execute(
+            "SELECT offset_seconds, frozen_at FROM clocks WHERE sandbox = ?", (sandbox,)
+        ).fetchone()
+        if row is None:
+            return ClockState()
+        return ClockState(offset_seconds=row[0], frozen_at=row[1])
+
+    def save_clock(self, sandbox: str, state: ClockState) -> None:
+        self.connection().execute(
+            "INSERT INTO clocks(sandbox, offset_seconds, frozen_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(sandbox) DO UPDATE SET offset_seconds = excluded.offset_seconds, "
+            "frozen_at = excluded.frozen_at",
+            (sandbox, state.offset_seconds, state.frozen_at),
+        )

@@ -1,0 +1,58 @@
+"""The store API's gate: which token kinds it accepts and what it tells the caller about them.
+
+Headers on responses made with a partner token (documented in the README and openapi.yaml):
+`X-Token-Status` and `X-Token-Expires-At` always; once the token has been renewed also
+`X-Token-Successor-Id` and `Sunset` (RFC 8594), the instant after which the token stops working.
+"""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+from datetime import UTC, datetime
+
+from mockserver.errors import PlanNotSupported
+from mockserver.partner_tokens import TOKEN_PREFIX, Status
+from mockserver.services import Caller, Services
+from mockserver.wire import iso
+
+
+def partner_token_authenticator(svc: Services, plaintext: str, method: str,
+                                path: str) -> Caller | None:
+    if not plaintext.startswith(TOKEN_PREFIX + "_"):
+        return None
+    auth = svc.partner_access.authenticate(plaintext, method, path)
+    token, now = auth.token, auth.now
+    if not auth.store.plan.has_api:
+        raise PlanNotSupported()
+    status = token.status(now)
+    headers = {"X-Token-Status": status.value, "X-Token-Expires-At": str(iso(token.expires_at))}
+    successor = None
+    if token.successor_id is not None:
+        succ = svc.partner_access.token(token.successor_id)
+        successor = {"id": succ.id, "status": succ.status(now).value,
+                     "expires_at": iso(succ.expires_at)}
+        headers["X-Token-Successor-Id"] = succ.id
+        headers["Sunset"] = format_datetime(
+            datetime.fromtimestamp(token.expires_at + 1, UTC), usegmt=True)
+    messages = {
+        Status.RENEWED: "This token was renewed: switch to its successor before it expires.",
+        Status.NEW: "This token is working.",
+        Status.ACTIVE: "This token is working.",
+    }
+    description = {
+        "token_type": "partner_token",
+        "token_id": token.id,
+        "store_id": auth.store.id,
+        "partner_id": token.partner_id,
+        "status": status.value,
+        "valid": True,
+        "issued_at": iso(token.issued_at),
+        "expires_at": iso(token.expires_at),
+        "expires_in": max(0, int(token.expires_at - now.timestamp())),
+        "expiring": token.is_expiring(now),
+        "successor": successor,
+        "scopes": None,
+        "message": messages.get(status, "This token is working."),
+    }
+    return Caller(store=auth.store, partner_id=token.partner_id, token_type="partner_token",
+                  token_id=token.id, scopes=None, headers=headers, description=description)
