@@ -1,0 +1,88 @@
+"""Shared fixtures: an app on a fresh SQLite file per test, its seeded demo world, and a real
+HTTP server (werkzeug in a daemon thread on port 0) where the wire matters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from mockserver.app import create_app
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "mock.sqlite3"
+
+
+@pytest.fixture
+def app(db_path: Path) -> Flask:
+    return create_app(db_path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app: Flask) -> dict[str, Any]:
+    """The seeded demo world's credentials (plaintexts)."""
+    seeded: dict[str, Any] = app.config["SEEDED"]
+    return seeded
+
+
+@pytest.fixture
+def partner_token(world: dict[str, Any]) -> str:
+    value: str = world["partner_token"]["token_value"]
+    return value
+
+
+@pytest.fixture
+def merchant_key(world: dict[str, Any]) -> str:
+    value: str = world["stores"][0]["merchant_key"]
+    return value
+
+
+@pytest.fixture
+def partner_auth(world: dict[str, Any]) -> tuple[str, str]:
+    return world["partner"]["client_id"], world["partner"]["client_secret"]
+
+
+class LiveServer:
+    """A real HTTP server around an app, on an ephemeral loopback port."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        for _ in range(100):
+            try:
+                if requests.get(self.url + "/healthz", timeout=2).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+        raise RuntimeError("live server did not come up")
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
