@@ -1,8 +1,8 @@
 """Lifecycle rules of long-lived partner tokens (seeds 000-002). Plain Python: no Flask, no SQL.
 
-A token is valid while `now <= expires_at`, so it works at its expiry second and fails one
-second after. Its status is derived from its stored facts and the current time, so nothing has
-to run when a token expires.
+Time is judged in whole seconds: a token is valid while `floor(now) <= expires_at`, so it
+works throughout its expiry second and fails one second after. Its status is derived from its
+stored facts and the current time, so nothing has to run when a token expires.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class PartnerToken:
         """Revoked wins over expired, expired over renewed: the marker the merchant sees."""
         if self.revoked_at is not None:
             return Status.REVOKED
-        if now.timestamp() > self.expires_at:
+        if int(now.timestamp()) > self.expires_at:
             return Status.EXPIRED
         if self.successor_id is not None:
             return Status.RENEWED
@@ -70,7 +70,8 @@ class PartnerToken:
         return self.status(now) not in (Status.REVOKED, Status.EXPIRED)
 
     def is_expiring(self, now: datetime) -> bool:
-        return self.is_valid(now) and self.expires_at - now.timestamp() <= EXPIRING_WINDOW_DAYS * DAY
+        remaining = self.expires_at - now.timestamp()
+        return self.is_valid(now) and remaining <= EXPIRING_WINDOW_DAYS * DAY
 
 
 def check_usable(token: PartnerToken, now: datetime) -> None:

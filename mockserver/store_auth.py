@@ -7,8 +7,8 @@ Headers on responses made with a partner token (documented in the README and ope
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from mockserver.errors import PlanNotSupported
 from mockserver.partner_tokens import TOKEN_PREFIX, Status

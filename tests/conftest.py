@@ -13,8 +13,10 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
+from tests.spec import check_response
 
 
 @pytest.fixture
@@ -22,9 +24,23 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "mock.sqlite3"
 
 
+class SpecCheckingClient(FlaskClient):
+    """A test client that checks every response against openapi.yaml."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:  # type: ignore[override]
+        response = super().open(*args, **kwargs)
+        request = response.request
+        body = response.get_json(silent=True) if response.is_json else None
+        check_response(request.method, request.path, response.status_code,
+                       response.content_type, body)
+        return response
+
+
 @pytest.fixture
 def app(db_path: Path) -> Flask:
-    return create_app(db_path)
+    app = create_app(db_path)
+    app.test_client_class = SpecCheckingClient
+    return app
 
 
 @pytest.fixture

@@ -33,7 +33,9 @@ def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed(f"Query parameter '{name}' must be an integer.", field=name) from None
+        raise ValidationFailed(
+            f"Query parameter '{name}' must be an integer.", field=name
+        ) from None
     if not minimum <= value <= maximum:
         raise ValidationFailed(
             f"Query parameter '{name}' must be from {minimum} to {maximum}.", field=name

@@ -10,7 +10,13 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from mockserver import catalog, events
 from mockserver.api.common import body, query_choice, query_int, services
-from mockserver.errors import InsufficientScope, InvalidRequest, MissingToken, NotFound, TokenUnknown
+from mockserver.errors import (
+    InsufficientScope,
+    InvalidRequest,
+    MissingToken,
+    NotFound,
+    TokenUnknown,
+)
 from mockserver.services import Caller
 from mockserver.wire import Field
 
