@@ -4,6 +4,7 @@ orders. Only inventory levels change, and those are persisted."""
 from __future__ import annotations
 
 import random
+from functools import cache
 import sqlite3
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,9 @@ def _rng(store_id: str, salt: str) -> random.Random:
     return random.Random(f"{store_id}:{salt}")
 
 
+@cache
 def products(store_id: str) -> list[dict[str, Any]]:
+    """Cached: callers must copy before changing an item."""
     rng = _rng(store_id, "products")
     out = []
     for pid in range(1, PRODUCT_COUNT + 1):
@@ -44,6 +47,7 @@ def products(store_id: str) -> list[dict[str, Any]]:
 ORDERS_START = 1_767_225_600
 
 
+@cache
 def orders(store_id: str) -> list[dict[str, Any]]:
     rng = _rng(store_id, "orders")
     catalog = products(store_id)

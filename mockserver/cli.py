@@ -7,6 +7,7 @@ import ipaddress
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from mockserver import __version__
@@ -72,7 +73,9 @@ def _is_loopback(host: str) -> bool:
 
 
 def run_gunicorn(db: str, host: str, port: int, workers: int, threads: int,
-                 control_key: str | None, app_factory: str = "mockserver.app:create_app") -> None:
+                 control_key: str | None, factory: Callable[[], Any] | None = None) -> None:
+    """Serves the app through gunicorn; each worker builds its own app (and SQLite
+    connections) after the fork. `factory` replaces the app, e.g. for benchmarks."""
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
@@ -85,6 +88,8 @@ def run_gunicorn(db: str, host: str, port: int, workers: int, threads: int,
             self.cfg.set("graceful_timeout", 5)
 
         def load(self) -> Any:
+            if factory is not None:
+                return factory()
             from mockserver.app import create_app
 
             return create_app(db, seed_if_empty=False, control_key=control_key)

@@ -48,6 +48,11 @@ class Clock:
         return self._now(self.store.load_clock(self.sandbox))
 
     @staticmethod
+    def at(state: ClockState) -> datetime:
+        """"Now" for a clock state read elsewhere (e.g. joined into a hot-path query)."""
+        return Clock._now(state)
+
+    @staticmethod
     def _now(state: ClockState) -> datetime:
         if state.frozen_at is not None:
             return datetime.fromtimestamp(state.frozen_at, UTC)

@@ -116,6 +116,9 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
+        #: Serialises this process's writers in Python: SQLite's own busy handler sleeps in
+        #: whole milliseconds, which would dominate short transactions under thread contention.
+        self._write_lock = threading.RLock()
         conn = self.connection()
         conn.executescript(SCHEMA + "\n".join(self.extra_schema))
         conn.execute(
@@ -142,13 +145,20 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One all-or-nothing write transaction, holding the write lock from the start."""
         conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def write_one(self, sql: str, args: tuple[object, ...] | dict[str, object]) -> None:
+        """A single statement as its own transaction: the cheap path for hot writes."""
+        conn = self.connection()
+        with self._write_lock:
+            conn.execute(sql, args)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -10,6 +10,18 @@ from typing import Any
 from mockserver.wire import iso
 
 
+INSERT = ("INSERT INTO events(sandbox, at, kind, store_id, partner_id, token_id, actor, detail) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def row(kind: str, *, sandbox: str, at: datetime, store_id: str | None = None,
+        partner_id: str | None = None, token_id: str | None = None, actor: str | None = None,
+        **detail: Any) -> tuple[object, ...]:
+    """The parameters of one event row, for `INSERT`."""
+    return (sandbox, at.timestamp(), kind, store_id, partner_id, token_id, actor,
+            json.dumps(detail, sort_keys=True))
+
+
 def record(
     conn: sqlite3.Connection,
     kind: str,
@@ -22,12 +34,8 @@ def record(
     actor: str | None = None,
     **detail: Any,
 ) -> None:
-    conn.execute(
-        "INSERT INTO events(sandbox, at, kind, store_id, partner_id, token_id, actor, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (sandbox, at.timestamp(), kind, store_id, partner_id, token_id, actor,
-         json.dumps(detail, sort_keys=True)),
-    )
+    conn.execute(INSERT, row(kind, sandbox=sandbox, at=at, store_id=store_id,
+                             partner_id=partner_id, token_id=token_id, actor=actor, **detail))
 
 
 def to_wire(row: sqlite3.Row) -> dict[str, Any]:

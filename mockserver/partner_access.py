@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mockserver import events, outbox
-from mockserver.clock import Clock
+from mockserver.clock import Clock, ClockState
 from mockserver.credentials import hash_secret, new_id, new_secret, same
 from mockserver.db import Database
 from mockserver.errors import (
+    BearerChallenge,
     NotFound,
     PartnerAlreadyAdded,
     PlanNotSupported,
     TokenUnknown,
     ValidationFailed,
 )
-from mockserver.models import Partner, Store
+from mockserver.models import Partner, Plan, Store
 from mockserver.partner_tokens import (
     DEFAULT_VALIDITY_DAYS,
     TOKEN_PREFIX,
@@ -33,6 +34,15 @@ from mockserver.partner_tokens import (
 )
 from mockserver.tenants import Tenants
 from mockserver.wire import iso
+
+
+#: The store API's gate in one query: the token, its store and its sandbox's clock.
+AUTH_QUERY = (
+    "SELECT t.*, s.sandbox AS s_sandbox, s.name AS s_name, s.plan AS s_plan, "
+    "s.email AS s_email, s.created_at AS s_created_at, c.offset_seconds AS c_offset, "
+    "c.frozen_at AS c_frozen_at FROM partner_tokens t JOIN stores s ON s.id = t.store_id "
+    "LEFT JOIN clocks c ON c.sandbox = s.sandbox WHERE t.token_hash = ?"
+)
 
 
 @dataclass(frozen=True)
@@ -243,36 +253,34 @@ class PartnerAccess:
     # --- the store API's gate ---------------------------------------------------------
 
     def authenticate(self, plaintext: str, method: str, path: str) -> Authenticated:
-        """Look the token up by hash, check it against its sandbox's clock, log the use.
-        A New token turns Active on its first successful use."""
-        conn = self.db.connection()
+        """Look the token up by hash (one query brings its store and its sandbox's clock),
+        check it, log the use. A New token turns Active on its first successful use."""
         digest = hash_secret(plaintext)
-        row = conn.execute("SELECT * FROM partner_tokens WHERE token_hash = ?",
-                           (digest,)).fetchone()
+        row = self.db.connection().execute(AUTH_QUERY, (digest,)).fetchone()
         if row is None or not same(row["token_hash"], digest):
             raise TokenUnknown()
         token = PartnerToken.from_row(row)
-        store = self.tenants.store(token.store_id, conn)
-        now = self.clock_for(store.sandbox).now()
+        store = Store(id=row["store_id"], sandbox=row["s_sandbox"], name=row["s_name"],
+                      plan=Plan(row["s_plan"]), email=row["s_email"],
+                      created_at=row["s_created_at"])
+        now = Clock.at(ClockState(offset_seconds=row["c_offset"] or 0.0,
+                                  frozen_at=row["c_frozen_at"]))
         try:
             check_usable(token, now)
-        except Exception as rejected:
-            with self.db.write() as wconn:
-                events.record(wconn, "token.rejected", sandbox=store.sandbox, at=now,
-                              store_id=store.id, partner_id=token.partner_id,
-                              token_id=token.id, actor="partner",
-                              reason=getattr(rejected, "error", "invalid_token"),
-                              method=method, path=path)
+        except BearerChallenge as rejected:
+            self.db.write_one(events.INSERT, events.row(
+                "token.rejected", sandbox=store.sandbox, at=now, store_id=store.id,
+                partner_id=token.partner_id, token_id=token.id, actor="partner",
+                reason=rejected.error, method=method, path=path))
             raise
-        with self.db.write() as wconn:
-            if token.first_used_at is None:
-                wconn.execute("UPDATE partner_tokens SET first_used_at = ? WHERE id = ? "
+        if token.first_used_at is None:
+            self.db.write_one("UPDATE partner_tokens SET first_used_at = ? WHERE id = ? "
                               "AND first_used_at IS NULL", (now.timestamp(), token.id))
-                token = PartnerToken.from_row(wconn.execute(
-                    "SELECT * FROM partner_tokens WHERE id = ?", (token.id,)).fetchone())
-            events.record(wconn, "token.used", sandbox=store.sandbox, at=now,
-                          store_id=store.id, partner_id=token.partner_id, token_id=token.id,
-                          actor="partner", method=method, path=path)
+            token = replace(token, first_used_at=now.timestamp())
+        self.db.write_one(events.INSERT, events.row(
+            "token.used", sandbox=store.sandbox, at=now, store_id=store.id,
+            partner_id=token.partner_id, token_id=token.id, actor="partner", method=method,
+            path=path))
         return Authenticated(token, store, now)
 
     # --- helpers ------------------------------------------------------------------------

@@ -25,8 +25,8 @@ class Caller:
     scopes: frozenset[str] | None = None
     #: Headers added to the response (e.g. the expiry of a renewed token).
     headers: dict[str, str] = field(default_factory=dict)
-    #: What `GET /api/v1/token` reports.
-    description: dict[str, Any] = field(default_factory=dict)
+    #: What `GET /api/v1/token` reports; built only when asked for (off the hot path).
+    describe: Callable[[], dict[str, Any]] = dict
 
 
 #: An authenticator recognises its own tokens (by prefix) and returns the caller, raises a

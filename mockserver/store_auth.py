@@ -16,6 +16,11 @@ from mockserver.services import Caller, Services
 from mockserver.wire import iso
 
 
+MESSAGES = {
+    Status.RENEWED: "This token was renewed: switch to its successor before it expires.",
+}
+
+
 def partner_token_authenticator(svc: Services, plaintext: str, method: str,
                                 path: str) -> Caller | None:
     if not plaintext.startswith(TOKEN_PREFIX + "_"):
@@ -26,33 +31,32 @@ def partner_token_authenticator(svc: Services, plaintext: str, method: str,
         raise PlanNotSupported()
     status = token.status(now)
     headers = {"X-Token-Status": status.value, "X-Token-Expires-At": str(iso(token.expires_at))}
-    successor = None
     if token.successor_id is not None:
-        succ = svc.partner_access.token(token.successor_id)
-        successor = {"id": succ.id, "status": succ.status(now).value,
-                     "expires_at": iso(succ.expires_at)}
-        headers["X-Token-Successor-Id"] = succ.id
+        headers["X-Token-Successor-Id"] = token.successor_id
         headers["Sunset"] = format_datetime(
             datetime.fromtimestamp(token.expires_at + 1, UTC), usegmt=True)
-    messages = {
-        Status.RENEWED: "This token was renewed: switch to its successor before it expires.",
-        Status.NEW: "This token is working.",
-        Status.ACTIVE: "This token is working.",
-    }
-    description = {
-        "token_type": "partner_token",
-        "token_id": token.id,
-        "store_id": auth.store.id,
-        "partner_id": token.partner_id,
-        "status": status.value,
-        "valid": True,
-        "issued_at": iso(token.issued_at),
-        "expires_at": iso(token.expires_at),
-        "expires_in": max(0, int(token.expires_at - now.timestamp())),
-        "expiring": token.is_expiring(now),
-        "successor": successor,
-        "scopes": None,
-        "message": messages.get(status, "This token is working."),
-    }
+
+    def describe() -> dict[str, Any]:
+        successor = None
+        if token.successor_id is not None:
+            succ = svc.partner_access.token(token.successor_id)
+            successor = {"id": succ.id, "status": succ.status(now).value,
+                         "expires_at": iso(succ.expires_at)}
+        return {
+            "token_type": "partner_token",
+            "token_id": token.id,
+            "store_id": auth.store.id,
+            "partner_id": token.partner_id,
+            "status": status.value,
+            "valid": True,
+            "issued_at": iso(token.issued_at),
+            "expires_at": iso(token.expires_at),
+            "expires_in": max(0, int(token.expires_at - now.timestamp())),
+            "expiring": token.is_expiring(now),
+            "successor": successor,
+            "scopes": None,
+            "message": MESSAGES.get(status, "This token is working."),
+        }
+
     return Caller(store=auth.store, partner_id=token.partner_id, token_type="partner_token",
-                  token_id=token.id, scopes=None, headers=headers, description=description)
+                  token_id=token.id, scopes=None, headers=headers, describe=describe)

@@ -100,7 +100,7 @@ def get_store() -> Any:
 @requires(READ_STORE)
 def describe_token() -> Any:
     """The "Test connection" call: describes the token in use."""
-    return jsonify(caller().description)
+    return jsonify(caller().describe())
 
 
 @bp.get("/orders")
