@@ -4,9 +4,9 @@ orders. Only inventory levels change, and those are persisted."""
 from __future__ import annotations
 
 import random
-from functools import cache
 import sqlite3
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from mockserver.errors import NotFound

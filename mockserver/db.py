@@ -1,9 +1,14 @@
-"""SQLite persistence: one file, WAL, short write transactions taken with BEGIN IMMEDIATE so
-that concurrent workers (threads or processes) serialise their writes instead of failing with
-"database is locked"."""
+"""SQLite persistence: one file, WAL, short write transactions taken with BEGIN IMMEDIATE.
+
+Writers queue on a thread lock and an `flock` on a file beside the database before they ask
+SQLite for its write lock: the kernel hands the lock over at once, where SQLite's own busy
+handler would sleep in whole milliseconds, and nobody ever sees "database is locked". A killed
+process drops its `flock` with its last file descriptor.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -116,9 +121,9 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        #: Serialises this process's writers in Python: SQLite's own busy handler sleeps in
-        #: whole milliseconds, which would dominate short transactions under thread contention.
-        self._write_lock = threading.RLock()
+        self._write_lock = threading.RLock()  # this process's threads
+        self._lock_fd = -1  # the flock file, opened anew in each process
+        self._lock_pid = -1
         conn = self.connection()
         conn.executescript(SCHEMA + "\n".join(self.extra_schema))
         conn.execute(
@@ -142,10 +147,27 @@ class Database:
         return conn
 
     @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        with self._write_lock:
+            if self._lock_pid != os.getpid():
+                self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+                self._lock_pid = os.getpid()
+            depth = getattr(self._local, "lock_depth", 0)
+            if depth == 0:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._local.lock_depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.lock_depth = depth
+                if depth == 0:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One all-or-nothing write transaction, holding the write lock from the start."""
         conn = self.connection()
-        with self._write_lock:
+        with self._exclusive():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -157,7 +179,7 @@ class Database:
     def write_one(self, sql: str, args: tuple[object, ...] | dict[str, object]) -> None:
         """A single statement as its own transaction: the cheap path for hot writes."""
         conn = self.connection()
-        with self._write_lock:
+        with self._exclusive():
             conn.execute(sql, args)
 
     @contextmanager

@@ -9,7 +9,6 @@ from typing import Any
 
 from mockserver.wire import iso
 
-
 INSERT = ("INSERT INTO events(sandbox, at, kind, store_id, partner_id, token_id, actor, detail) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 

@@ -35,7 +35,6 @@ from mockserver.partner_tokens import (
 from mockserver.tenants import Tenants
 from mockserver.wire import iso
 
-
 #: The store API's gate in one query: the token, its store and its sandbox's clock.
 AUTH_QUERY = (
     "SELECT t.*, s.sandbox AS s_sandbox, s.name AS s_name, s.plan AS s_plan, "

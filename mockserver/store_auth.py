@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
 from mockserver.errors import PlanNotSupported
 from mockserver.partner_tokens import TOKEN_PREFIX, Status
 from mockserver.services import Caller, Services
 from mockserver.wire import iso
-
 
 MESSAGES = {
     Status.RENEWED: "This token was renewed: switch to its successor before it expires.",
