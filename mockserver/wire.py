@@ -32,7 +32,7 @@ def parse_iso(value: Any, field: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise ValidationFailed(f"'{field}' needs a time zone, e.g. a trailing Z.", field=field)
-    if not 1970 <= parsed.year <= 9000:
+    if not 1971 <= parsed.year <= 9000:
         raise ValidationFailed(f"'{field}' is out of range.", field=field)
     return parsed.astimezone(UTC)
 
@@ -60,9 +60,14 @@ def parse_json(raw: bytes, content_type: str | None, allow_empty: bool = False) 
     if content_type is None or content_type.split(";")[0].strip().lower() != "application/json":
         raise UnsupportedMediaType()
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise InvalidJson() from None
+
+
+def _refuse_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity; Python's parser would accept them."""
+    raise ValueError(name)
 
 
 def validate(body: Any, fields: Mapping[str, Field]) -> dict[str, Any]:

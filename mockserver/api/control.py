@@ -4,6 +4,7 @@ the control key in `X-Control-Key`."""
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -20,6 +21,7 @@ from mockserver.wire import Field, iso, parse_iso
 bp = Blueprint("control_api", __name__, url_prefix="/_mock")
 
 DAY = 86_400
+LATEST_YEAR = 9000
 MAX_ADVANCE = 100 * 365 * DAY
 
 
@@ -85,7 +87,10 @@ def advance_clock() -> Any:
         raise ValidationFailed("Advance by at most 100 years at a time.")
     c = clock()
     with services().db.write():
-        c.advance(total)
+        target = c.now() + timedelta(seconds=total)
+        if target.year > LATEST_YEAR:
+            raise ValidationFailed(f"The clock cannot go past the year {LATEST_YEAR}.")
+        c.set(target)
     return jsonify(clock_view(c))
 
 
