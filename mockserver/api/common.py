@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 
 from mockserver.errors import ValidationFailed
+from mockserver.partner_access import Scope
 from mockserver.partner_tokens import PartnerToken, Status
 from mockserver.services import Services
 from mockserver.wire import Field, iso, parse_json, validate
@@ -89,3 +90,27 @@ def token_to_wire(token: PartnerToken, now: datetime) -> dict[str, Any]:
 
 def tokens_to_wire(tokens: list[PartnerToken], now: datetime) -> list[dict[str, Any]]:
     return [token_to_wire(t, now) for t in tokens]
+
+
+def renewal_response(scope: Scope, token_id: str, data: dict[str, Any]) -> tuple[Any, int]:
+    """Renews for the merchant or the partner; answers with the successor (its plaintext, once)
+    and the original."""
+    access = services().partner_access
+    issued = access.renew(scope, token_id, validity_days=data.get("validity_days"),
+                          email_copy=data.get("email_copy", False))
+    now = access.now(scope)
+    return jsonify({"token": token_to_wire(issued.token, now), "token_value": issued.plaintext,
+                    "original": token_to_wire(access.token(token_id), now)}), 201
+
+
+def revocation_response(scope: Scope, token_ids: list[str]) -> Any:
+    access = services().partner_access
+    revoked, still_valid = access.revoke(scope, token_ids)
+    now = access.now(scope)
+    return jsonify({"revoked": tokens_to_wire(revoked, now),
+                    "still_valid": tokens_to_wire(still_valid, now)})
+
+
+def token_response(scope: Scope, token_id: str) -> Any:
+    access = services().partner_access
+    return jsonify({"token": token_to_wire(access.token(token_id, scope), access.now(scope))})

@@ -11,8 +11,11 @@ from mockserver.api.common import (
     body,
     query_choice,
     query_text,
+    renewal_response,
+    revocation_response,
     services,
     status_filter,
+    token_response,
     token_to_wire,
     tokens_to_wire,
 )
@@ -93,29 +96,18 @@ def list_tokens() -> Any:
 
 @bp.get("/tokens/<token_id>")
 def get_token(token_id: str) -> Any:
-    access = services().partner_access
-    return jsonify({"token": token_to_wire(access.token(token_id, scope()), access.now(scope()))})
+    return token_response(scope(), token_id)
 
 
 @bp.post("/tokens/<token_id>/renew")
 def renew_token(token_id: str) -> Any:
     data = body(RENEW_FIELDS, allow_empty=True)
-    access = services().partner_access
-    issued = access.renew(scope(), token_id, validity_days=data.get("validity_days"),
-                          email_copy=data.get("email_copy", False))
-    now = access.now(scope())
-    return jsonify({"token": token_to_wire(issued.token, now), "token_value": issued.plaintext,
-                    "original": token_to_wire(access.token(token_id), now)}), 201
+    return renewal_response(scope(), token_id, data)
 
 
 @bp.post("/tokens/revoke")
 def revoke_tokens() -> Any:
-    data = body(REVOKE_FIELDS)
-    access = services().partner_access
-    revoked, still_valid = access.revoke(scope(), data["token_ids"])
-    now = access.now(scope())
-    return jsonify({"revoked": tokens_to_wire(revoked, now),
-                    "still_valid": tokens_to_wire(still_valid, now)})
+    return revocation_response(scope(), body(REVOKE_FIELDS)["token_ids"])
 
 
 @bp.post("/tokens/<token_id>/email-copy")

@@ -13,9 +13,11 @@ from mockserver.api.common import (
     query_choice,
     query_int,
     query_text,
+    renewal_response,
+    revocation_response,
     services,
     status_filter,
-    token_to_wire,
+    token_response,
     tokens_to_wire,
 )
 from mockserver.api.merchant import RENEW_FIELDS, REVOKE_FIELDS
@@ -72,28 +74,18 @@ def list_tokens() -> Any:
 
 @bp.get("/tokens/<token_id>")
 def get_token(token_id: str) -> Any:
-    access = services().partner_access
-    return jsonify({"token": token_to_wire(access.token(token_id, scope()), access.now(scope()))})
+    return token_response(scope(), token_id)
 
 
 @bp.post("/tokens/<token_id>/renew")
 def renew_token(token_id: str) -> Any:
     data = body({"validity_days": RENEW_FIELDS["validity_days"]}, allow_empty=True)
-    access = services().partner_access
-    issued = access.renew(scope(), token_id, validity_days=data.get("validity_days"))
-    now = access.now(scope())
-    return jsonify({"token": token_to_wire(issued.token, now), "token_value": issued.plaintext,
-                    "original": token_to_wire(access.token(token_id), now)}), 201
+    return renewal_response(scope(), token_id, data)
 
 
 @bp.post("/tokens/revoke")
 def revoke_tokens() -> Any:
-    data = body(REVOKE_FIELDS)
-    access = services().partner_access
-    revoked, still_valid = access.revoke(scope(), data["token_ids"])
-    now = access.now(scope())
-    return jsonify({"revoked": tokens_to_wire(revoked, now),
-                    "still_valid": tokens_to_wire(still_valid, now)})
+    return revocation_response(scope(), body(REVOKE_FIELDS)["token_ids"])
 
 
 @bp.get("/messages")
