@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from mockserver import errors
 from mockserver.db import Database
+from mockserver.oauth.gate import oauth_token_authenticator
 from mockserver.services import Services
 from mockserver.store_auth import partner_token_authenticator
 
@@ -29,15 +30,16 @@ def create_app(db_path: str | Path = "mockserver.sqlite3", *, seed_if_empty: boo
 
     svc = Services(Database(db_path))
     svc.authenticators.append(partner_token_authenticator)
+    svc.authenticators.append(oauth_token_authenticator)
     app.extensions["mockserver"] = svc
     if seed_if_empty and svc.db.is_empty():
         from mockserver.seed import seed
 
         app.config["SEEDED"] = seed(svc)
 
-    from mockserver.api import control, docs, merchant, partner, store
+    from mockserver.api import control, control_oauth, docs, merchant, oauth, partner, store
 
-    for module in (store, merchant, partner, control, docs):
+    for module in (store, merchant, partner, control, control_oauth, oauth, docs):
         app.register_blueprint(module.bp)
 
     app.register_error_handler(Exception, handle_error)

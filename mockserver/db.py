@@ -101,10 +101,98 @@ CREATE TABLE IF NOT EXISTS inventory (
     updated_at REAL NOT NULL,
     PRIMARY KEY (store_id, product_id)
 );
+CREATE TABLE IF NOT EXISTS oauth_authorizations (
+    id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    partner_id TEXT NOT NULL REFERENCES partners(id),
+    scope TEXT NOT NULL,
+    granted_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    revoked_at REAL,
+    revoked_by TEXT
+);
+CREATE INDEX IF NOT EXISTS oauth_authorizations_pair
+    ON oauth_authorizations(store_id, partner_id);
+CREATE TABLE IF NOT EXISTS oauth_codes (
+    id TEXT PRIMARY KEY,
+    code_hash TEXT NOT NULL UNIQUE,
+    authorization_id TEXT NOT NULL REFERENCES oauth_authorizations(id),
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    partner_id TEXT NOT NULL REFERENCES partners(id),
+    scope TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    redirect_uri_given INTEGER NOT NULL,
+    code_challenge TEXT,
+    code_challenge_method TEXT,
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at REAL
+);
+CREATE TABLE IF NOT EXISTS oauth_families (
+    id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    partner_id TEXT NOT NULL REFERENCES partners(id),
+    authorization_id TEXT NOT NULL REFERENCES oauth_authorizations(id),
+    kind TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    expiring INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    code_id TEXT REFERENCES oauth_codes(id),
+    created_at REAL NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 1,
+    current_refresh_id TEXT,
+    associated_user TEXT,
+    revoked_at REAL,
+    revoked_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS oauth_families_pair ON oauth_families(store_id, partner_id);
+CREATE TABLE IF NOT EXISTS oauth_access_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    family_id TEXT NOT NULL REFERENCES oauth_families(id),
+    generation INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    expires_at REAL,
+    invalidated_at REAL,
+    revoked_at REAL,
+    revoked_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS oauth_access_tokens_family ON oauth_access_tokens(family_id);
+CREATE TABLE IF NOT EXISTS oauth_refresh_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    family_id TEXT NOT NULL REFERENCES oauth_families(id),
+    generation INTEGER NOT NULL,
+    parent_id TEXT REFERENCES oauth_refresh_tokens(id),
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    first_used_at REAL,
+    use_count INTEGER NOT NULL DEFAULT 0,
+    retired_at REAL,
+    retired_reason TEXT,
+    revoked_at REAL
+);
+CREATE INDEX IF NOT EXISTS oauth_refresh_tokens_family ON oauth_refresh_tokens(family_id);
+CREATE TABLE IF NOT EXISTS oauth_server_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    settings TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    status INTEGER,
+    retry_after INTEGER,
+    count INTEGER NOT NULL,
+    remaining INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
 """
 
 #: Tables emptied by a reset, children first.
 RESETTABLE = (
+    "faults", "oauth_server_settings", "oauth_refresh_tokens", "oauth_access_tokens",
+    "oauth_families", "oauth_codes", "oauth_authorizations",
     "inventory", "outbox", "events", "partner_tokens", "access_list", "partners", "stores",
     "clocks",
 )

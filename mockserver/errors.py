@@ -195,3 +195,143 @@ class InternalError(ApiError):
     status_code = 500
     error = "internal_error"
     message = "The mock hit an unexpected error; nothing was changed."
+
+
+class AuthorizationRevoked(BearerChallenge):
+    """Seed 003: the merchant (or the platform) revoked the app's authorization for the store;
+    every token of it fails until the app is authorized again through `/oauth/authorize`."""
+
+    error = "authorization_revoked"
+    message = ("The authorization for this app was revoked; the token must be re-created by "
+               "sending the merchant through /oauth/authorize again.")
+
+
+# --- OAuth 2.0 endpoint errors (RFC 6749 §5.2, RFC 7009, RFC 8693) -----------------------
+
+class OAuthError(ApiError):
+    """Errors of the OAuth endpoints, answered in RFC 6749 §5.2 form
+    `{"error": code, "error_description": text}` and never cached."""
+
+    error = "invalid_request"
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.error, "error_description": self.description,
+                                "message": self.description}
+        body.update(self.details)
+        return body
+
+    def headers(self) -> dict[str, str]:
+        return {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthInvalidRequest(OAuthError):
+    """§5.2: a missing, repeated or malformed parameter, or an unsupported content type."""
+
+    error = "invalid_request"
+    message = "The request is missing a parameter or is malformed."
+
+
+class InvalidClient(OAuthError):
+    """§5.2: client authentication failed; 401, with a Basic challenge when Basic was used."""
+
+    status_code = 401
+    error = "invalid_client"
+    message = "Client authentication failed."
+
+    def __init__(self, message: str | None = None, *, basic: bool = False,
+                 **details: Any) -> None:
+        super().__init__(message, **details)
+        self.basic = basic
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        if self.basic:
+            headers["WWW-Authenticate"] = 'Basic realm="oauth"'
+        return headers
+
+
+class InvalidGrant(OAuthError):
+    """§5.2: the code or refresh token is invalid, expired, revoked or issued to another
+    client, or the redirect URI or PKCE verifier does not match."""
+
+    error = "invalid_grant"
+    message = "The grant is invalid, expired or revoked."
+
+
+class UnauthorizedClient(OAuthError):
+    """§5.2: this client may not use this grant type (here: not authorized on the store)."""
+
+    error = "unauthorized_client"
+    message = "The client is not authorized to use this grant."
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+    message = "The grant type is not supported."
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+    message = "The requested scope is invalid or exceeds the granted scope."
+
+
+class InvalidSubjectToken(OAuthError):
+    """Platform rule: a bad session token in a token exchange → 400 `invalid_subject_token`."""
+
+    error = "invalid_subject_token"
+    message = "The subject token is invalid."
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 §2.2.1: the server does not revoke this type of token."""
+
+    error = "unsupported_token_type"
+    message = "The token type is not supported."
+
+
+class OAuthServerError(OAuthError):
+    """An injected fault: the token endpoint answers 500 `server_error`."""
+
+    status_code = 500
+    error = "server_error"
+    message = "The authorization server hit an error (injected fault)."
+
+
+class TemporarilyUnavailable(OAuthError):
+    """An injected fault: 503 `temporarily_unavailable` with `Retry-After`."""
+
+    status_code = 503
+    error = "temporarily_unavailable"
+    message = "The authorization server is temporarily unavailable (injected fault)."
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
+
+class TooManyRequests(TemporarilyUnavailable):
+    """An injected fault: 429 `too_many_requests` with `Retry-After`."""
+
+    status_code = 429
+    error = "too_many_requests"
+    message = "Too many requests to the token endpoint (injected fault)."
+
+
+class ConsentError(ApiError):
+    """An error on the consent page that must not redirect (RFC 6749 §4.1.2.1: unknown client
+    or mismatching redirect URI); shown to the merchant as HTML."""
+
+    error = "invalid_request"
+
+
+class CsrfFailed(ConsentError):
+    status_code = 403
+    error = "csrf_failed"
+    message = "The form expired or was not sent from the consent page; reload it and try again."

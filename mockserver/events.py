@@ -24,6 +24,7 @@ def row(kind: str, *, sandbox: str, at: datetime, store_id: str | None = None,
 def record(
     conn: sqlite3.Connection,
     kind: str,
+    /,
     *,
     sandbox: str,
     at: datetime,

@@ -9,6 +9,7 @@ from typing import Any
 from mockserver.clock import Clock
 from mockserver.db import Database
 from mockserver.models import Store
+from mockserver.oauth.service import OAuth
 from mockserver.partner_access import PartnerAccess
 from mockserver.tenants import Tenants
 
@@ -27,6 +28,9 @@ class Caller:
     headers: dict[str, str] = field(default_factory=dict)
     #: What `GET /api/v1/token` reports; built only when asked for (off the hot path).
     describe: Callable[[], dict[str, Any]] = dict
+    #: Called once the scope check is done: with None when the call is let through, or with
+    #: the missing scope when it is refused (OAuth tokens log both).
+    audit: Callable[[str | None], None] | None = None
 
 
 #: An authenticator recognises its own tokens (by prefix) and returns the caller, raises a
@@ -39,6 +43,7 @@ class Services:
         self.db = db
         self.tenants = Tenants(db, self.clock)
         self.partner_access = PartnerAccess(db, self.tenants, self.clock)
+        self.oauth = OAuth(db, self.tenants, self.clock)
         #: Token kinds the store API accepts, tried in order.
         self.authenticators: list[Authenticator] = []
 

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from mockserver import events, outbox
 from mockserver.api.common import body, query_choice, query_int, query_text, services
-from mockserver.clock import Clock
+from mockserver.clock import Clock, ClockState
 from mockserver.credentials import same
 from mockserver.errors import ControlForbidden, ValidationFailed
 from mockserver.models import Plan
@@ -107,6 +107,20 @@ def unfreeze_clock() -> Any:
     c = clock()
     with services().db.write():
         c.unfreeze()
+    return jsonify(clock_view(c))
+
+
+@bp.post("/clock/skew")
+def skew_clock() -> Any:
+    """The server clock follows the process clock with this offset (and is unfrozen): a
+    client judging expiry by its own clock alone sees tokens fail early or late."""
+    data = body({"seconds": Field((int, float), required=True)})
+    seconds = float(data["seconds"])
+    if abs(seconds) > MAX_ADVANCE:
+        raise ValidationFailed("Skew by at most 100 years.", field="seconds")
+    c = clock()
+    with services().db.write():
+        c.store.save_clock(c.sandbox, ClockState(offset_seconds=seconds))
     return jsonify(clock_view(c))
 
 

@@ -115,3 +115,16 @@ def email_copy(token_id: str) -> Any:
     data = body({"token_value": Field(str, required=True, max_length=200)})
     services().partner_access.email_copy(store(), token_id, data["token_value"])
     return jsonify({"token_id": token_id, "sent": True}), 202
+
+
+@bp.get("/authorizations")
+def list_authorizations() -> Any:
+    """Seed 003's "Third-party authorizations" page: the apps authorized on the store."""
+    return jsonify({"authorizations": services().oauth.authorizations(store())})
+
+
+@bp.delete("/authorizations/<client_id>")
+def revoke_authorization(client_id: str) -> Any:
+    """Seed 003: revoking an app's authorization; it must be authorized again."""
+    return jsonify({"authorization": services().oauth.revoke_authorization(
+        store(), client_id, "merchant")})

@@ -68,7 +68,11 @@ def requires(scope: str | None) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             caller = authenticate()
             g.caller = caller
-            if scope is not None and caller.scopes is not None and scope not in caller.scopes:
+            denied = scope is not None and caller.scopes is not None and (
+                scope not in caller.scopes)
+            if caller.audit is not None:
+                caller.audit(scope if denied else None)
+            if denied:
                 raise InsufficientScope(scope=scope)
             return view(*args, **kwargs)
         return cast(F, wrapper)
