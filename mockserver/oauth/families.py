@@ -37,8 +37,7 @@ class Where:
 
     @property
     def stamp(self) -> float:
-        """Issue times are whole seconds, so `expires_in` and `expires_at` agree exactly."""
-        return float(int(self.now.timestamp()))
+        return self.now.timestamp()
 
     def record(self, kind: str, /, **fields: Any) -> None:
         events.record(self.conn, kind, sandbox=self.sandbox, at=self.now, **fields)
