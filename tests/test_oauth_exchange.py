@@ -62,8 +62,8 @@ def test_online_token_names_the_user(client: FlaskClient, world: dict[str, Any])
 def test_session_token_signed_with_another_secret_is_invalid_subject_token(
         client: FlaskClient, world: dict[str, Any]) -> None:
     forged = jwt.encode({"aud": world["partner"]["client_id"], "dest": f"https://{STORE}",
-                         "exp": 2**40, "nbf": 0, "sub": "1"}, "not-the-app-secret-but-long-enough-for-hs256",
-                        algorithm="HS256")
+                         "exp": 2**40, "nbf": 0, "sub": "1"},
+                        "not-the-app-secret-but-long-enough-for-hs256", algorithm="HS256")
     response = exchange(client, world, forged)
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_subject_token"

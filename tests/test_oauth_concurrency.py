@@ -1,0 +1,137 @@
+"""Fifty parallel refreshes with the same refresh token, from several processes, against
+gunicorn with several workers: each policy keeps its rule, never a 5xx, never "database is
+locked"."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES = 5
+THREADS = 10  # per process: 50 requests in all
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    db = tmp_path_factory.mktemp("gunicorn") / "mock.sqlite3"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--db", str(db),
+         "--workers", "3"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if requests.get(url + "/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("gunicorn did not come up")
+        yield url
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=15)
+        assert b"database is locked" not in stderr
+
+
+def _fire(url: str, data: dict[str, str], start_at: float) -> list[tuple[int, dict[str, Any]]]:
+    """One client process: waits for the common start, then fires its threads at once."""
+    time.sleep(max(0.0, start_at - time.time()))
+
+    def one(_: int) -> tuple[int, dict[str, Any]]:
+        response = requests.post(url + "/oauth/token", data=data, timeout=60)
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(one, range(THREADS)))
+
+
+def stampede(url: str, policy: str) -> tuple[dict[str, Any], dict[str, str],
+                                             list[tuple[int, dict[str, Any]]]]:
+    world = requests.post(url + "/_mock/reset", timeout=30).json()
+    partner = world["partner"]
+    assert requests.put(url + "/_mock/settings", json={"refresh_policy": policy},
+                        timeout=10).status_code == 200
+    tokens = requests.post(url + "/_mock/oauth/tokens", json={
+        "store_id": "demo-store", "client_id": partner["client_id"]}, timeout=10).json()
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": partner["client_id"], "client_secret": partner["client_secret"]}
+    start_at = time.time() + 1.0
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
+        futures = [pool.submit(_fire, url, data, start_at) for _ in range(PROCESSES)]
+        results = [item for f in futures for item in f.result()]
+    assert len(results) == PROCESSES * THREADS
+    assert all(status < 500 for status, _ in results), results
+    assert not any("locked" in str(body) for _, body in results)
+    return tokens, data, results
+
+
+def introspect(url: str, data: dict[str, str], token: str) -> bool:
+    response = requests.post(url + "/oauth/introspect", data={
+        "token": token, "client_id": data["client_id"],
+        "client_secret": data["client_secret"]}, timeout=10)
+    active: bool = response.json()["active"]
+    return active
+
+
+def test_strict_exactly_one_of_fifty_parallel_refreshes_succeeds(gunicorn_url: str) -> None:
+    _, _, results = stampede(gunicorn_url, "strict")
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(200) == 1 and statuses.count(400) == 49
+    assert {body["error"] for status, body in results if status == 400} == {"invalid_grant"}
+
+
+def test_grace_fifty_parallel_refreshes_leave_one_current_token(gunicorn_url: str) -> None:
+    tokens, data, results = stampede(gunicorn_url, "grace")
+    assert all(status == 200 for status, _ in results)
+    issued = [body for _, body in results]
+    # each retry in grace superseded the replacement handed out before it: one survives
+    active_refresh = [b for b in issued if introspect(gunicorn_url, data, b["refresh_token"])]
+    active_access = [b for b in issued if introspect(gunicorn_url, data, b["access_token"])]
+    assert len(active_refresh) == 1 and active_access == active_refresh
+    # the original stays usable until that replacement is first used
+    assert introspect(gunicorn_url, data, tokens["refresh_token"])
+    used = requests.post(gunicorn_url + "/oauth/token", data={
+        **data, "refresh_token": active_refresh[0]["refresh_token"]}, timeout=10)
+    assert used.status_code == 200
+    assert not introspect(gunicorn_url, data, tokens["refresh_token"])
+    events = requests.get(gunicorn_url + "/_mock/events",
+                          params={"kind": "oauth.refresh.succeeded"}, timeout=10).json()
+    generations = sorted(e["detail"]["new_generation"] for e in events["events"])
+    assert generations == list(range(2, 53))  # every refresh committed, none twice
+
+
+def test_reuse_detection_fifty_parallel_refreshes_revoke_the_family(gunicorn_url: str) -> None:
+    _, data, results = stampede(gunicorn_url, "reuse-detection")
+    winners = [body for status, body in results if status == 200]
+    assert len(winners) == 1
+    assert not introspect(gunicorn_url, data, winners[0]["refresh_token"])
+    again = requests.post(gunicorn_url + "/oauth/token", data={
+        **data, "refresh_token": winners[0]["refresh_token"]}, timeout=10)
+    assert again.json()["error"] == "invalid_grant"
+    events = requests.get(gunicorn_url + "/_mock/events",
+                          params={"kind": "oauth.reuse.detected"}, timeout=10).json()
+    assert len(events["events"]) == 1
