@@ -13,7 +13,7 @@ INSERT = ("INSERT INTO events(sandbox, at, kind, store_id, partner_id, token_id,
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def row(kind: str, *, sandbox: str, at: datetime, store_id: str | None = None,
+def row(kind: str, /, *, sandbox: str, at: datetime, store_id: str | None = None,
         partner_id: str | None = None, token_id: str | None = None, actor: str | None = None,
         **detail: Any) -> tuple[object, ...]:
     """The parameters of one event row, for `INSERT`."""

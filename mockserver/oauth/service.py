@@ -3,14 +3,15 @@ write transaction that happens whole or not at all."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from mockserver import events
-from mockserver.clock import Clock
-from mockserver.credentials import same
+from mockserver.clock import Clock, ClockState
+from mockserver.credentials import hash_secret, same
 from mockserver.db import Database
 from mockserver.errors import (
     AuthorizationRevoked,
@@ -25,7 +26,7 @@ from mockserver.errors import (
     UnsupportedGrantType,
     ValidationFailed,
 )
-from mockserver.models import Partner, Store
+from mockserver.models import Partner, Plan, Store
 from mockserver.oauth import (
     consent,
     families,
@@ -60,6 +61,31 @@ from mockserver.tenants import Tenants
 from mockserver.wire import iso
 
 Grant = Callable[[GrantContext], Issued]
+T = TypeVar("T")
+
+
+def _columns(alias: str, cls: type, prefix: str) -> str:
+    return ", ".join(f"{alias}.{name} AS {prefix}{name}"
+                     for name in cls.__dataclass_fields__)  # type: ignore[attr-defined]
+
+
+def _prefixed(cls: type[T], row: sqlite3.Row, prefix: str) -> T:
+    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    return cls(**{name: row[prefix + name] for name in names})
+
+
+#: The store API's gate in one query: the access token, its family, authorization, store, the
+#: app's client_id and the store's sandbox clock.
+ACCESS_QUERY = (
+    f"SELECT a.token_hash AS a_token_hash, {_columns('a', AccessToken, 'a_')}, "
+    f"{_columns('f', Family, 'f_')}, {_columns('z', Authorization, 'z_')}, "
+    f"{_columns('s', Store, 's_')}, p.client_id AS p_client_id, "
+    "c.offset_seconds AS c_offset, c.frozen_at AS c_frozen_at "
+    "FROM oauth_access_tokens a JOIN oauth_families f ON f.id = a.family_id "
+    "JOIN oauth_authorizations z ON z.id = f.authorization_id "
+    "JOIN stores s ON s.id = f.store_id JOIN partners p ON p.id = f.partner_id "
+    "LEFT JOIN clocks c ON c.sandbox = s.sandbox WHERE a.token_hash = ?"
+)
 
 GRANTS: dict[str, Grant] = {
     "authorization_code": authorization_code.grant,
@@ -178,18 +204,22 @@ class OAuth:
 
     def authenticate_access(self, plaintext: str, method: str, path: str) -> AccessUse:
         """RFC 6750 §3.1 semantics; a revoked authorization says that re-authorization is
-        needed (seed 003). Every rejection is logged."""
-        conn = self.db.connection()
-        token = repository.access_by_plaintext(conn, plaintext)
-        if token is None:
-            self._rejected("default", None, None, "token_unknown", method, path)
+        needed (seed 003). One query brings the token, its family, authorization, store, app
+        and clock; every rejection is logged."""
+        digest = hash_secret(plaintext)
+        row = self.db.connection().execute(ACCESS_QUERY, (digest,)).fetchone()
+        if row is None or not same(row["a_token_hash"], digest):
+            self._rejected("default", self.clock_for("default").now(), None, None,
+                           "token_unknown", method, path)
             raise TokenUnknown()
-        family = repository.family(conn, token.family_id)
-        assert family is not None
-        store = self.tenants.store(family.store_id, conn)
-        partner = self.tenants.partner(family.partner_id, conn)
-        now = self.clock_for(store.sandbox).now()
-        authorization = repository.authorization(conn, family.authorization_id)
+        token = _prefixed(AccessToken, row, "a_")
+        family = _prefixed(Family, row, "f_")
+        authorization = _prefixed(Authorization, row, "z_")
+        store = _prefixed(Store, row, "s_")
+        store = replace(store, plan=Plan(store.plan))
+        client_id: str = row["p_client_id"]
+        now = Clock.at(ClockState(offset_seconds=row["c_offset"] or 0.0,
+                                  frozen_at=row["c_frozen_at"]))
         error: BearerChallenge | None = None
         reason = ""
         detail: dict[str, Any] = {}
@@ -199,9 +229,9 @@ class OAuth:
                 f"The {authorization.revoked_by} revoked this app's authorization for store "
                 f"'{store.id}'. The token must be re-created: send the merchant through "
                 "/oauth/authorize again.", revoked_by=authorization.revoked_by,
-                store_id=store.id, client_id=partner.client_id,
+                store_id=store.id, client_id=client_id,
                 reauthorize_url=f"/oauth/authorize?response_type=code&client_id="
-                                f"{partner.client_id}&store_id={store.id}")
+                                f"{client_id}&store_id={store.id}")
         else:
             status = token.status(now)
             if status is AccessStatus.REVOKED:
@@ -218,32 +248,30 @@ class OAuth:
         if error is None and not store.plan.has_api:
             raise PlanNotSupported()
         if error is not None:
-            self._rejected(store.sandbox, token, family, reason, method, path, **detail)
+            self._rejected(store.sandbox, now, token, family, reason, method, path, **detail)
             raise error
-        return AccessUse(token, family, store, authorization, partner.client_id, now)
+        return AccessUse(token, family, store, authorization, client_id, now)
 
     def record_access(self, use: AccessUse, method: str, path: str,
                       denied_scope: str | None) -> None:
         if denied_scope is not None:
-            self._rejected(use.store.sandbox, use.token, use.family, "insufficient_scope",
-                           method, path, scope=denied_scope)
+            self._rejected(use.store.sandbox, use.now, use.token, use.family,
+                           "insufficient_scope", method, path, scope=denied_scope)
             return
-        with self.db.write() as conn:
-            events.record(conn, "oauth.access.used", sandbox=use.store.sandbox, at=use.now,
-                          store_id=use.store.id, partner_id=use.family.partner_id,
-                          token_id=use.token.id, actor="partner", family_id=use.family.id,
-                          method=method, path=path)
+        self.db.write_one(events.INSERT, events.row(
+            "oauth.access.used", sandbox=use.store.sandbox, at=use.now, store_id=use.store.id,
+            partner_id=use.family.partner_id, token_id=use.token.id, actor="partner",
+            family_id=use.family.id, method=method, path=path))
 
-    def _rejected(self, sandbox: str, token: AccessToken | None, family: Family | None,
-                  reason: str, method: str, path: str, **detail: Any) -> None:
-        with self.db.write() as conn:
-            events.record(conn, "oauth.access.rejected", sandbox=sandbox,
-                          at=self.clock_for(sandbox).now(),
-                          store_id=family.store_id if family else None,
-                          partner_id=family.partner_id if family else None,
-                          token_id=token.id if token else None, actor="partner", reason=reason,
-                          method=method, path=path, family_id=family.id if family else None,
-                          **detail)
+    def _rejected(self, sandbox: str, now: datetime, token: AccessToken | None,
+                  family: Family | None, reason: str, method: str, path: str,
+                  **detail: Any) -> None:
+        self.db.write_one(events.INSERT, events.row(
+            "oauth.access.rejected", sandbox=sandbox, at=now,
+            store_id=family.store_id if family else None,
+            partner_id=family.partner_id if family else None,
+            token_id=token.id if token else None, actor="partner", reason=reason,
+            method=method, path=path, family_id=family.id if family else None, **detail))
 
     # --- authorizations (merchant and control) ------------------------------------------
 
