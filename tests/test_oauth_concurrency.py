@@ -135,3 +135,41 @@ def test_reuse_detection_fifty_parallel_refreshes_revoke_the_family(gunicorn_url
     events = requests.get(gunicorn_url + "/_mock/events",
                           params={"kind": "oauth.reuse.detected"}, timeout=10).json()
     assert len(events["events"]) == 1
+
+
+def test_scripted_errors_fire_exactly_count_times_across_workers(gunicorn_url: str) -> None:
+    world = requests.post(gunicorn_url + "/_mock/reset", timeout=30).json()
+    partner = world["partner"]
+    requests.post(gunicorn_url + "/_mock/oauth/tokens", json={
+        "store_id": "demo-store", "client_id": partner["client_id"]}, timeout=10)
+    requests.post(gunicorn_url + "/_mock/faults", json={
+        "kind": "token_endpoint_error", "status": 429, "count": 5, "retry_after": 3},
+        timeout=10)
+    data = {"grant_type": "client_credentials", "store_id": "demo-store",
+            "client_id": partner["client_id"], "client_secret": partner["client_secret"]}
+
+    def one(_: int) -> requests.Response:
+        return requests.post(gunicorn_url + "/oauth/token", data=data, timeout=30)
+
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(one, range(20)))
+    limited = [r for r in responses if r.status_code == 429]
+    assert len(limited) == 5 and all(r.headers["Retry-After"] == "3" for r in limited)
+    assert sum(r.status_code == 200 for r in responses) == 15
+
+
+def test_dropped_refresh_response_over_gunicorn(gunicorn_url: str) -> None:
+    world = requests.post(gunicorn_url + "/_mock/reset", timeout=30).json()
+    partner = world["partner"]
+    tokens = requests.post(gunicorn_url + "/_mock/oauth/tokens", json={
+        "store_id": "demo-store", "client_id": partner["client_id"]}, timeout=10).json()
+    requests.post(gunicorn_url + "/_mock/faults", json={"kind": "drop_refresh_response"},
+                  timeout=10)
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": partner["client_id"], "client_secret": partner["client_secret"]}
+    with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        requests.post(gunicorn_url + "/oauth/token", data=data, timeout=10)
+    events = requests.get(gunicorn_url + "/_mock/events",
+                          params={"kind": "oauth.refresh.succeeded"}, timeout=10).json()
+    assert len(events["events"]) == 1  # processed and committed
+    assert requests.post(gunicorn_url + "/oauth/token", data=data, timeout=10).status_code == 200

@@ -105,6 +105,11 @@ def clear(conn: sqlite3.Connection) -> int:
     return conn.execute("DELETE FROM faults").rowcount
 
 
+def any_pending(conn: sqlite3.Connection, kind: FaultKind) -> bool:
+    return conn.execute("SELECT 1 FROM faults WHERE kind = ? AND remaining > 0 LIMIT 1",
+                        (kind.value,)).fetchone() is not None
+
+
 def take(conn: sqlite3.Connection, kind: FaultKind, now: datetime, *,
          store_id: str | None = None, partner_id: str | None = None) -> Fault | None:
     """Consumes one firing of the oldest pending fault of `kind`, inside the caller's write

@@ -129,7 +129,10 @@ class OAuth:
     # --- the token endpoint -----------------------------------------------------------
 
     def endpoint_fault(self) -> None:
-        """Fires a scripted token-endpoint error, if one is pending."""
+        """Fires a scripted token-endpoint error, if one is pending (a cheap read first, so
+        the endpoint takes no write lock when nothing is scripted)."""
+        if not faults.any_pending(self.db.connection(), faults.FaultKind.TOKEN_ENDPOINT_ERROR):
+            return
         with self.db.write() as conn:
             fault = faults.take(conn, faults.FaultKind.TOKEN_ENDPOINT_ERROR,
                                 self.clock_for("default").now())
