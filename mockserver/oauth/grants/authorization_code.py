@@ -8,6 +8,8 @@ from it. RFC 7636: PKCE S256.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from mockserver.errors import InvalidGrant, OAuthInvalidRequest
 from mockserver.oauth import families, repository
 from mockserver.oauth.grants.base import GrantContext, Refused
@@ -67,7 +69,7 @@ def grant(ctx: GrantContext) -> Issued:
 
 
 def _refuse(ctx: GrantContext, code: AuthorizationCode | None, reason: str,
-            message: str) -> None:
+            message: str) -> NoReturn:
     ctx.where.record("oauth.code.rejected", store_id=code.store_id if code else None,
                      partner_id=ctx.client.id, token_id=code.id if code else None,
                      actor="partner", reason=reason)

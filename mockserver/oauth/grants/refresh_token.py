@@ -3,6 +3,8 @@ retired one is handled by the policy in force (`grace`, `strict`, `reuse-detecti
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from mockserver.errors import InvalidGrant, InvalidScope, OAuthError
 from mockserver.oauth import families, repository
 from mockserver.oauth.grants.base import GrantContext, Refused
@@ -23,7 +25,6 @@ def grant(ctx: GrantContext) -> Issued:
     token = repository.refresh_by_plaintext(conn, ctx.require("refresh_token"))
     if token is None:
         _refuse(ctx, None, None, "unknown", InvalidGrant("The refresh token is not recognised."))
-    assert token is not None
     family = repository.family(conn, token.family_id)
     assert family is not None
     if family.partner_id != client.id:
@@ -75,7 +76,7 @@ def grant(ctx: GrantContext) -> Issued:
 
 
 def _refuse(ctx: GrantContext, token: RefreshToken | None, family: Family | None, reason: str,
-            error: OAuthError) -> None:
+            error: OAuthError) -> NoReturn:
     ctx.where.record("oauth.refresh.rejected", store_id=family.store_id if family else None,
                      partner_id=ctx.client.id, token_id=token.id if token else None,
                      actor="partner", family_id=family.id if family else None, reason=reason,
