@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from mockserver import errors
+from mockserver import errors, web
 from mockserver.db import Database
 from mockserver.oauth.gate import oauth_token_authenticator
 from mockserver.services import Services
@@ -39,16 +39,20 @@ def create_app(db_path: str | Path = "mockserver.sqlite3", *, seed_if_empty: boo
 
     from mockserver.api import control, control_oauth, docs, merchant, oauth, partner, store
 
-    for module in (store, merchant, partner, control, control_oauth, oauth, docs):
+    for module in (store, merchant, partner, control, control_oauth, oauth, docs, web):
         app.register_blueprint(module.bp)
+    web.setup(app)
 
     app.register_error_handler(Exception, handle_error)
     return app
 
 
-def handle_error(exc: Exception) -> tuple[Response, int, dict[str, str]]:
+def handle_error(exc: Exception) -> tuple[Response | str, int, dict[str, str]]:
     """Every error becomes `{"error": code, "message": text}` with the status and headers its
-    class names; an unexpected exception is logged and answered without a stack trace."""
+    class names; an unexpected exception is logged and answered without a stack trace.
+    Console pages get the same as an HTML page."""
+    if web.wants_html():
+        return web.error_page(exc)
     if isinstance(exc, HTTPException):
         exc = _from_werkzeug(exc)
     if not isinstance(exc, errors.ApiError):

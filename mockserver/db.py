@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -285,6 +286,15 @@ class Database:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def secret(self, name: str) -> str:
+        """A random value kept in `meta` (and so shared by every worker) under `name`, created
+        on first use; a reset of the world keeps it."""
+        conn = self.connection()
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                     (name, secrets.token_urlsafe(32)))
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()
+        return str(row[0])
 
     def is_empty(self) -> bool:
         row = self.connection().execute("SELECT COUNT(*) FROM stores").fetchone()

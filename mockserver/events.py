@@ -62,6 +62,7 @@ def query(
     store_id: str | None = None,
     partner_id: str | None = None,
     limit: int = 1000,
+    newest_first: bool = False,
 ) -> list[dict[str, Any]]:
     sql = "SELECT * FROM events WHERE sandbox = ? AND id > ?"
     args: list[Any] = [sandbox, after_id]
@@ -77,6 +78,6 @@ def query(
         else:
             sql += " AND kind = ?"
             args.append(kind)
-    sql += " ORDER BY id LIMIT ?"
+    sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?"
     args.append(limit)
     return [to_wire(row) for row in conn.execute(sql, args)]

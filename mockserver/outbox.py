@@ -38,6 +38,7 @@ def query(
     recipient_id: str | None = None,
     after_id: int = 0,
     limit: int = 500,
+    newest_first: bool = False,
 ) -> list[dict[str, Any]]:
     sql = "SELECT * FROM outbox WHERE id > ?"
     args: list[Any] = [after_id]
@@ -46,7 +47,7 @@ def query(
         if value is not None:
             sql += f" AND {column} = ?"
             args.append(value)
-    sql += " ORDER BY id LIMIT ?"
+    sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?"
     args.append(limit)
     return [
         {

@@ -129,6 +129,17 @@ class PartnerAccess:
             for r in rows
         ]
 
+    def preview_revoke(self, scope: Scope, token_ids: list[str]) -> tuple[list[PartnerToken],
+                                                                         list[PartnerToken]]:
+        """For the confirmation step (seed 001): the selected tokens, and the partners' other
+        valid tokens that a revocation of the selection would leave working."""
+        if len(set(token_ids)) != len(token_ids):
+            raise ValidationFailed("'token_ids' lists a token twice.", field="token_ids")
+        now = self.now(scope)
+        with self.db.read() as conn:
+            tokens = [self.token(tid, scope, conn) for tid in token_ids]
+            return tokens, self._still_valid(conn, tokens, now)
+
     def now(self, scope: Scope) -> datetime:
         return self.clock_for(scope.sandbox).now()
 

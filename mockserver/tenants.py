@@ -129,3 +129,13 @@ class Tenants:
         if row is None or not same(row["client_secret"], client_secret):
             raise PartnerAuthRequired("The client credentials are not recognised.")
         return Partner.from_row(row)
+
+    def credential_digest(self, kind: str, tenant_id: str) -> str | None:
+        """A digest of a merchant's key or a partner's secret as stored now, so a console
+        session signed in with an older credential (before a reset) ends; None if gone."""
+        if kind == "merchant":
+            sql = "SELECT merchant_key_hash FROM stores WHERE id = ?"
+        else:
+            sql = "SELECT client_secret FROM partners WHERE id = ?"
+        row = self.db.connection().execute(sql, (tenant_id,)).fetchone()
+        return None if row is None else hash_secret("console:" + str(row[0]))[:32]
