@@ -215,7 +215,7 @@ def relative(seconds: float) -> str:
     units = (("year", 365 * 86_400), ("day", 86_400), ("hour", 3600), ("minute", 60),
              ("second", 1))
     unit, size = next(((u, s) for u, s in units if left >= s), units[-1])
-    count = int(left // size)
+    count = round(left / size)
     text = f"{count} {unit}{'' if count == 1 else 's'}"
     return f"in {text}" if ahead else f"{text} ago"
 
