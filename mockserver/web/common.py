@@ -244,8 +244,8 @@ def setup(app: Flask) -> None:
     worker; the CSRF token in every template."""
     svc: Services = app.extensions["mockserver"]
     app.secret_key = svc.db.secret("console_secret_key")
-    app.config.setdefault("SESSION_COOKIE_NAME", "mock_console")
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_NAME"] = "mock_console"
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.globals["console_css"] = lambda: url_for("console.static", filename="console.css")
