@@ -7,6 +7,7 @@ import functools
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -231,7 +232,12 @@ def error_page(exc: Exception) -> tuple[str, int, dict[str, str]]:
         current_app.logger.exception("unhandled console error")
         exc = InternalError()
     headers = {k: v for k, v in exc.headers().items() if k == "Allow"}
-    body, status = page("error.html", exc.status_code, error=exc)
+    try:
+        body, status = page("error.html", exc.status_code, error=exc)
+    except Exception:  # the error page itself failed: still no stack trace
+        current_app.logger.exception("console error page failed")
+        body, status = f"<!doctype html><title>Error</title><p>{escape(exc.description)}</p>", \
+            exc.status_code
     return body, status, headers
 
 
