@@ -52,9 +52,17 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     context.close()
 
 
+UNLABELLED = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea')]
+  .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label'))
+  .map(e => e.outerHTML)"""
+
+
 def shot(page: Any, name: str) -> None:
+    """Saves a screenshot of the page and checks that every control on it has a label."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    assert page.evaluate(UNLABELLED) == [], f"unlabelled controls on {name}"
 
 
 def row(page: Any, token_id: str) -> Any:
