@@ -420,3 +420,15 @@ def test_panel_from_a_remote_address_needs_the_control_key(remote_app: Flask) ->
     remote.post("/console/mock/unlock", {"control_key": "ck_secret"}, environ_base=environ)
     opened = remote.get("/console/mock", environ_base=environ)
     assert opened.status_code == 200 and "Virtual time" in text(opened)
+
+
+def test_renew_form_of_a_renewed_token_goes_back_with_a_message(merchant: Console,
+                                                                 token_id: str) -> None:
+    renew(merchant, "merchant", token_id)
+    page = merchant.get(f"/console/merchant/tokens/{token_id}/renew", follow_redirects=True)
+    assert any("is renewed and cannot be renewed" in m for m in messages(page))
+
+
+def test_revoke_all_of_a_partner_not_on_the_list_is_a_message(merchant: Console) -> None:
+    page = merchant.get("/console/merchant/partners/nobody/revoke-all", follow_redirects=True)
+    assert "Partner nobody is not on the access list." in messages(page)

@@ -10,7 +10,12 @@ from flask import flash, redirect, request, session, url_for
 from mockserver.api.common import services
 from mockserver.errors import ApiError, ValidationFailed
 from mockserver.partner_access import Issued, Scope
-from mockserver.partner_tokens import DEFAULT_VALIDITY_DAYS, PartnerToken, Status
+from mockserver.partner_tokens import (
+    DEFAULT_VALIDITY_DAYS,
+    PartnerToken,
+    Status,
+    check_renewable,
+)
 from mockserver.web.common import (
     action,
     bp,
@@ -164,14 +169,14 @@ def merchant_add_partner() -> Any:
 @requires("merchant")
 def merchant_revoke_all_confirm(partner_id: str) -> Any:
     svc = services()
+    listed = {p["partner_id"] for p in svc.partner_access.access_list(current_store())}
+    if partner_id not in listed:
+        flash(f"Partner {partner_id} is not on the access list.", "error")
+        return redirect(_merchant_home())
     scope = merchant_scope()
     now = svc.partner_access.now(scope)
     valid = [describe(t, now) for t in svc.partner_access.tokens(scope, partner_id=partner_id)
              if t.is_valid(now)]
-    if partner_id not in {p["partner_id"] for p in svc.partner_access.access_list(
-            current_store())}:
-        flash(f"Partner {partner_id} is not on the access list.", "error")
-        return redirect(_merchant_home())
     return page("confirm_revoke.html", mode="all", partner_id=partner_id, selected=valid,
                 others=[], action_url=url_for("console.merchant_revoke_all",
                                               partner_id=partner_id),
@@ -299,9 +304,10 @@ def _renew_form(kind: str, token_id: str) -> Any:
     now = svc.partner_access.now(scope)
     token = svc.partner_access.token(token_id, scope)
     back = _merchant_home() if kind == "merchant" else _partner_home()
-    if not token.is_valid(now) or token.successor_id is not None:
-        flash(f"Token {token_id} is {describe(token, now)['status_label']} and cannot be "
-              "renewed.", "error")
+    try:
+        check_renewable(token, now)
+    except ApiError as refused:
+        flash(refused.description, "error")
         return redirect(back)
     return page("renew.html", kind=kind, token=describe(token, now),
                 validity_choices=VALIDITY_CHOICES, default_days=DEFAULT_VALIDITY_DAYS,
