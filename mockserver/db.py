@@ -290,10 +290,10 @@ class Database:
     def secret(self, name: str) -> str:
         """A random value kept in `meta` (and so shared by every worker) under `name`, created
         on first use; a reset of the world keeps it."""
-        conn = self.connection()
-        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
-                     (name, secrets.token_urlsafe(32)))
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()
+        with self.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                         (name, secrets.token_urlsafe(32)))
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()
         return str(row[0])
 
     def is_empty(self) -> bool:
