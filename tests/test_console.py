@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
+from tests.test_serve import Served
 
 
 class Console:
@@ -432,3 +435,23 @@ def test_renew_form_of_a_renewed_token_goes_back_with_a_message(merchant: Consol
 def test_revoke_all_of_a_partner_not_on_the_list_is_a_message(merchant: Console) -> None:
     page = merchant.get("/console/merchant/partners/nobody/revoke-all", follow_redirects=True)
     assert "Partner nobody is not on the access list." in messages(page)
+
+
+def test_a_console_session_holds_across_gunicorn_workers(tmp_path: Path) -> None:
+    """Every worker signs cookies with the same per-database secret."""
+    server = Served(tmp_path / "console.sqlite3")
+    try:
+        world = requests.post(server.url + "/_mock/reset", timeout=10).json()
+        browser = requests.Session()
+        form = browser.get(server.url + "/console/sign-in", timeout=10).text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert csrf
+        signed = browser.post(server.url + "/console/sign-in", timeout=10, data={
+            "csrf_token": csrf.group(1), "role": "merchant", "store_id": "demo-store",
+            "merchant_key": world["stores"][0]["merchant_key"]})
+        assert signed.url.endswith("/console/merchant")
+        pages = [browser.get(server.url + "/console/merchant", timeout=10, allow_redirects=False)
+                 for _ in range(12)]
+        assert {p.status_code for p in pages} == {200}
+    finally:
+        server.stop()
