@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
+from tests.oauth_support import approve, bearer, exchange_code
 from tests.test_serve import Served
 
 
@@ -138,7 +139,7 @@ def test_post_without_the_csrf_token_is_refused_with_an_html_page(
     merchant.get("/console/merchant")
     response = merchant.post(f"/console/merchant/tokens/{token_id}/renew",
                              {"validity_days": "30"}, csrf="forged", follow=False)
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.content_type.startswith("text/html")
     assert "Reload the page and try again" in text(response)
     page = merchant.get("/console/merchant")
@@ -149,7 +150,7 @@ def test_sign_in_needs_the_csrf_token_too(client: FlaskClient, world: dict[str, 
     response = client.post("/console/sign-in", data={
         "role": "merchant", "store_id": "demo-store",
         "merchant_key": world["stores"][0]["merchant_key"]})
-    assert response.status_code == 400
+    assert response.status_code == 403
 
 
 def plain_client(app: Flask) -> FlaskClient:
@@ -455,3 +456,24 @@ def test_a_console_session_holds_across_gunicorn_workers(tmp_path: Path) -> None
         assert {p.status_code for p in pages} == {200}
     finally:
         server.stop()
+
+
+def test_app_authorizations_are_listed_and_revocable(merchant: Console, client: FlaskClient,
+                                                     world: dict[str, Any]) -> None:
+    tokens = exchange_code(client, world, approve(client, world))
+    page = text(merchant.get("/console/merchant"))
+    assert 'data-authorization="demo-client" data-status="active"' in page
+    done = merchant.post("/console/merchant/authorizations/demo-client/revoke")
+    assert 'data-authorization="demo-client" data-status="revoked"' in text(done)
+    assert any("Revoked the authorization of Demo Sync App" in m for m in messages(done))
+    call = client.get("/api/v1/orders", headers=bearer(tokens["access_token"]))
+    assert call.status_code == 401
+
+
+def test_revoking_an_authorization_twice_is_a_message(merchant: Console, client: FlaskClient,
+                                                      world: dict[str, Any]) -> None:
+    exchange_code(client, world, approve(client, world))
+    merchant.get("/console/merchant")
+    merchant.post("/console/merchant/authorizations/demo-client/revoke")
+    again = merchant.post("/console/merchant/authorizations/demo-client/revoke")
+    assert any("has no active authorization" in m for m in messages(again))

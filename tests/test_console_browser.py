@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -192,3 +193,57 @@ def test_service_errors_are_messages_on_the_page(page: Any, world: dict[str, Any
     page.goto("/console/merchant/tokens/tok_missing/renew")
     expect(page.get_by_role("heading", level=1)).to_contain_text("404")
     shot(page, "error-page")
+
+
+# --- OAuth consent ----------------------------------------------------------------------------
+
+def open_consent(page: Any, world: dict[str, Any], state: str) -> str:
+    """Opens the consent page the way an app sends the merchant there; answers the app's
+    redirect URI with a stub page so the browser lands somewhere."""
+    callback = world["partner"]["redirect_uri"]
+    page.route(callback + "**", lambda route: route.fulfill(
+        status=200, content_type="text/html", body="<h1>App callback</h1>"))
+    page.goto("/oauth/authorize?" + urlencode({
+        "response_type": "code", "client_id": world["partner"]["client_id"],
+        "scope": "read_orders,read_products", "state": state, "store_id": "demo-store"}))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(world["partner"]["name"])
+    return str(callback)
+
+
+def test_merchant_approves_consent_and_the_app_gets_a_code(page: Any,
+                                                           world: dict[str, Any]) -> None:
+    callback = open_consent(page, world, "st-approve")
+    shot(page, "consent")
+    page.get_by_label("Merchant key").fill(world["stores"][0]["merchant_key"])
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url(callback + "**")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["state"] == ["st-approve"] and query["code"][0].startswith("oac_")
+
+    sign_in_merchant_with_keyboard(page, "demo-store", world["stores"][0]["merchant_key"])
+    app_row = page.locator('tr[data-authorization="demo-client"]')
+    expect(app_row).to_contain_text("Active")
+    expect(app_row).to_contain_text("read_orders")
+    shot(page, "api-settings-authorizations")
+    page.get_by_role("button", name="Revoke authorization of Demo Sync App").click()
+    expect(app_row).to_contain_text("Revoked")
+
+
+def test_consent_with_a_wrong_key_shows_the_message_on_the_page(
+        page: Any, world: dict[str, Any]) -> None:
+    open_consent(page, world, "st-wrong")
+    page.get_by_label("Merchant key").fill("mk_wrong")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("alert")).to_contain_text("not recognised")
+    expect(page.get_by_role("button", name="Approve")).to_be_visible()
+    shot(page, "consent-error")
+
+
+def test_merchant_denies_consent_and_the_app_gets_access_denied(
+        page: Any, world: dict[str, Any]) -> None:
+    callback = open_consent(page, world, "st-deny")
+    page.get_by_role("button", name="Deny").click()
+    page.wait_for_url(callback + "**")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["error"] == ["access_denied"] and query["state"] == ["st-deny"]
+    assert "code" not in query

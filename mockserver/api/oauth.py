@@ -10,7 +10,7 @@ import json
 import secrets
 import socket
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from flask import Blueprint, Response, jsonify, redirect, request
 from werkzeug.datastructures import MultiDict
@@ -185,11 +185,18 @@ def _consent_page(req: AuthorizeRequest, store_id: str | None, csrf: str,
     response = Response(render_consent_page(page), status=status, mimetype="text/html")
     response.headers.update(NO_STORE)
     response.headers["X-Frame-Options"] = "DENY"
+    # The form posts here and is answered with a redirect to the app: browsers check
+    # form-action against that redirect too, so the redirect URI's origin must be allowed.
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        f"default-src 'none'; style-src 'self'; form-action 'self' {origin(req.redirect_uri)}; "
         "frame-ancestors 'none'")
     response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="Strict", path="/oauth")
     return response
+
+
+def origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @bp.get("/oauth/authorize")

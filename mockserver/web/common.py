@@ -27,7 +27,14 @@ from werkzeug.exceptions import HTTPException
 
 from mockserver.api.common import services
 from mockserver.credentials import same
-from mockserver.errors import ApiError, HttpError, InternalError, NotFound, ValidationFailed
+from mockserver.errors import (
+    ApiError,
+    CsrfFailed,
+    HttpError,
+    InternalError,
+    NotFound,
+    ValidationFailed,
+)
 from mockserver.models import Partner, Store
 from mockserver.partner_tokens import PartnerToken, Status
 from mockserver.services import Services
@@ -45,10 +52,9 @@ MAX_IDS = 100
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-class CsrfFailed(ApiError):
-    error = "csrf_failed"
-    message = ("The form was not accepted: it is older than your session or cookies are off. "
-               "Reload the page and try again.")
+#: Why a console form without the session's CSRF token is refused.
+CSRF_MESSAGE = ("The form was not accepted: it is older than your session or cookies are off. "
+                "Reload the page and try again.")
 
 
 # --- session and identity ---------------------------------------------------------------
@@ -68,7 +74,7 @@ def check_csrf() -> None:
     expected = session.get("csrf")
     presented = request.form.get("csrf_token", "")
     if not isinstance(expected, str) or not same(presented, expected):
-        raise CsrfFailed()
+        raise CsrfFailed(CSRF_MESSAGE)
 
 
 @bp.before_request

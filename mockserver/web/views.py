@@ -143,7 +143,8 @@ def merchant_page(issued: Issued | None = None, issued_note: str = "") -> Any:
     addable = [p for p in svc.tenants.partners(store.sandbox) if p.id not in on_list]
     return page("merchant.html", store=store, groups=groups, now=now, addable=addable,
                 issued=_issued_view(issued, now), issued_note=issued_note,
-                validity_choices=VALIDITY_CHOICES)
+                validity_choices=VALIDITY_CHOICES,
+                authorizations=svc.oauth.authorizations(store))
 
 
 def _issued_view(issued: Issued | None, now: Any) -> dict[str, Any] | None:
@@ -229,6 +230,17 @@ def merchant_email_copy(token_id: str) -> Any:
 @action(back=_merchant_home)
 def merchant_revoke() -> Any:
     return _revoke(merchant_scope(), _merchant_home())
+
+
+@bp.post("/merchant/authorizations/<client_id>/revoke")
+@requires("merchant")
+@action(back=_merchant_home)
+def merchant_revoke_authorization(client_id: str) -> Any:
+    """Seed 003: revoking an app's authorization; the app must be authorized again."""
+    revoked = services().oauth.revoke_authorization(current_store(), client_id, by="merchant")
+    flash(f"Revoked the authorization of {revoked['app_name']} ({client_id}). Its tokens fail "
+          "with 'authorization_revoked' until the app is authorized again.", "success")
+    return redirect(_merchant_home())
 
 
 # --- the partner's Manage Partner Tokens ----------------------------------------------------
