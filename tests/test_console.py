@@ -16,6 +16,7 @@ from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
 from tests.oauth_support import approve, bearer, exchange_code
+from tests.spec import spec
 from tests.test_serve import Served
 
 
@@ -477,3 +478,13 @@ def test_revoking_an_authorization_twice_is_a_message(merchant: Console, client:
     merchant.post("/console/merchant/authorizations/demo-client/revoke")
     again = merchant.post("/console/merchant/authorizations/demo-client/revoke")
     assert any("has no active authorization" in m for m in messages(again))
+
+
+def test_every_console_route_is_in_openapi_yaml(app: Flask) -> None:
+    paths = spec()["paths"]
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/console"):
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            assert method.lower() in paths.get(path, {}), f"{method} {path} is not documented"
