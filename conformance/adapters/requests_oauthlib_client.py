@@ -1,0 +1,60 @@
+"""requests-oauthlib's ``OAuth2Session`` under the kit, with ``auto_refresh_url`` and a
+``token_updater`` that saves to the kit's storage; refreshing is the library's own (it
+refreshes only once oauthlib sees the token expired: a 0 s margin).
+
+oauthlib refuses plain HTTP; the in-process mock is served over http://127.0.0.1, so the
+adapter sets ``OAUTHLIB_INSECURE_TRANSPORT=1`` (only ever do that against a mock).
+Verdicts: ``conformance/xfail/requests_oauthlib.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from requests_oauthlib import OAuth2Session
+
+from conformance.config import Config
+
+TIMEOUT = 10
+
+
+class RequestsOAuthlibClient:
+    def __init__(self, config: Config) -> None:
+        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+        self.config = config
+        stored = config.storage
+        token: dict[str, Any] = {"access_token": stored["access_token"], "token_type": "Bearer"}
+        if stored.get("refresh_token"):
+            token["refresh_token"] = stored["refresh_token"]
+        if stored.get("expires_at") is not None:
+            token["expires_at"] = stored["expires_at"]
+        self.session = OAuth2Session(
+            client_id=config.client_id, token=token, auto_refresh_url=config.token_url,
+            auto_refresh_kwargs={"client_id": config.client_id,
+                                 "client_secret": config.client_secret},
+            token_updater=self._save)
+
+    def _save(self, token: dict[str, Any]) -> None:
+        refresh_in = token.get("refresh_token_expires_in")
+        self.config.storage.update({
+            "access_token": token["access_token"],
+            "refresh_token": token.get("refresh_token"),
+            "expires_at": token.get("expires_at"),
+            "refresh_token_expires_at": self.config.now() + float(refresh_in) if refresh_in
+            else self.config.storage.get("refresh_token_expires_at"),
+        })
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.session.request(method, self.config.base_url + path, timeout=TIMEOUT,
+                                    **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def factory(config: Config) -> RequestsOAuthlibClient:
+    return RequestsOAuthlibClient(config)
+
+
+factory.profiles = {"oauth-expiring"}  # type: ignore[attr-defined]
