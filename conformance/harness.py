@@ -137,16 +137,18 @@ class Kit:
 
     # --- setup helpers -----------------------------------------------------------------
 
-    def oauth_grant(self, *, expiring: bool = True, scope: str | None = None) -> dict[str, Any]:
+    def oauth_grant(self, *, expiring: bool = True, scope: str | None = None,
+                    stored_by_server_clock: bool = False) -> dict[str, Any]:
         """A fresh grant from the control API, stored as the client would have stored it
-        after authorization (absolute expiries computed with the client's clock)."""
+        after authorization: absolute expiries computed with the client's clock, or, with
+        `stored_by_server_clock`, by a machine whose clock agrees with the server's."""
         payload: dict[str, Any] = {"store_id": self.store_id,
                                    "client_id": self.partner["client_id"],
                                    "expiring": expiring}
         if scope is not None:
             payload["scope"] = scope
         grant: dict[str, Any] = self.server.control("POST", "/_mock/oauth/tokens", json=payload)
-        now = self.clock.now()
+        now = self.server.server_now() if stored_by_server_clock else self.clock.now()
         expires_in = grant.get("expires_in")
         refresh_in = grant.get("refresh_token_expires_in")
         self.storage.update({

@@ -147,12 +147,12 @@ class NeverReportsReauthorization(ReferenceClient):
     """§5.15: when the refresh token is dead it sends the expired access token anyway and hands
     back the 401, never saying that re-authorization is needed."""
 
-    def _fresh_access_token(self) -> str:
+    def _oauth_request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         self.storage["refresh_token_expires_at"] = None
         try:
-            return super()._fresh_access_token()
+            return super()._oauth_request(method, path, **kwargs)
         except ReauthorizationRequired:
-            return str(self.storage["access_token"])
+            return self._send(method, path, str(self.storage["access_token"]), **kwargs)
 
 
 class IgnoresSuccessor(ReferenceClient):
@@ -197,8 +197,7 @@ EXPECTED: dict[str, set[str]] = {
     "no_lock": {"single-flight"},
     "forgets_rotation": {"rotation-persisted"},
     "relative_expiry": {"restart"},
-    "refreshes_every_call": {"no-churn", "single-flight", "refresh-on-401",
-                             "rotation-persisted"},
+    "refreshes_every_call": {"no-churn", "single-flight", "refresh-on-401"},
     "refreshes_perpetual": {"perpetual-token"},
     "wipes_on_token_endpoint_error": {"transient-token-endpoint", "lost-refresh-response"},
     "ignores_retry_after": {"transient-token-endpoint"},
