@@ -93,7 +93,7 @@ class InProcessMock(MockServer):
                                                    request_handler=_QuietHandler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True,
+                                        kwargs={"poll_interval": 0.005}, daemon=True,
                                         name="conformance-mock")
         self._thread.start()
 

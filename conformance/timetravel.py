@@ -11,6 +11,9 @@ PLATFORMS.md §6 lists why not plain frozen time:
 - freezegun is process-wide: threads (the in-process mock's server thread, the client's
   worker threads) all see the virtual time. Frames of the modules on freezegun's ignore list
   (``threading``, ``queue``, pytest's runner) read real time, which is what they need.
+- pytest's own timing (durations, JUnit times) must stay real: ``_pytest.timing`` and
+  ``_pytest.runner`` are on the list (not all of ``_pytest``: a scenario runs within five
+  frames of ``_pytest.python``).
 - freezegun's own ``tick(delta)`` on a ticking factory jumps from the *start* instant and
   drops the time that has run since; `advance` uses ``move_to(now + delta)`` instead.
 
@@ -34,6 +37,13 @@ from freezegun import freeze_time
 DEFAULT_START = datetime(2031, 3, 3, 9, 0, 0, tzinfo=UTC).timestamp()
 
 
+#: Modules whose calls keep reading real time (freezegun's default list has
+#: ``_pytest.runner.``, which misses ``_pytest.runner`` itself).
+IGNORE = ("_pytest.timing", "_pytest.runner")
+#: Taken off freezegun's default ignore list (see above).
+UNIGNORE = ("threading", "queue")
+
+
 class TimeTravel:
     """The process's virtual clock for one scenario."""
 
@@ -55,7 +65,9 @@ class TimeTravel:
         self.stop()
 
     def start(self) -> None:
-        self._freezer = freeze_time(datetime.fromtimestamp(self.start_epoch, UTC), tick=True)
+        self._freezer = freeze_time(datetime.fromtimestamp(self.start_epoch, UTC), tick=True,
+                                    ignore=list(IGNORE))
+        self._freezer.ignore = tuple(m for m in self._freezer.ignore if m not in UNIGNORE)
         self._factory = self._freezer.start()
 
     def stop(self) -> None:
