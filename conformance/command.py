@@ -128,10 +128,10 @@ class CommandClient:
                 return answer
 
     def _readline(self) -> str:
-        assert self.proc.stdout is not None
+        stdout = self.proc.stdout
+        assert stdout is not None
         result: list[str] = []
-        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()),
-                                  daemon=True)  # type: ignore[union-attr]
+        reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(ANSWER_TIMEOUT)
         if not result or not result[0]:

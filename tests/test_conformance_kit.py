@@ -21,6 +21,7 @@ pytest_plugins = ["pytester"]
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 ALL = {s.id for s in all_scenarios()}
+IGNORES_SUCCESSOR = "tests.conformance_faulty:ignores_successor"
 OAUTH_SCENARIOS = {s.id for s in all_scenarios() if s.profile == "oauth-expiring"}
 
 
@@ -102,7 +103,7 @@ def test_a_listed_scenario_that_passes_fails_the_run(pytester: pytest.Pytester) 
 def test_a_listed_scenario_that_fails_is_an_expected_failure(pytester: pytest.Pytester) -> None:
     xfail = pytester.makefile(".yaml", xfail="expected_failures:\n  renewal-cutover: ignores "
                                              "the successor\n")
-    result, data = run_kit(pytester, "--conformance-client=tests.conformance_faulty:ignores_successor",
+    result, data = run_kit(pytester, f"--conformance-client={IGNORES_SUCCESSOR}",
                            f"--conformance-xfail={xfail}", "-k", "renewal or revoked")
     assert result.ret == 0
     result.assert_outcomes(passed=1, xfailed=1, deselected=len(ALL) - 2)
@@ -120,7 +121,7 @@ def test_an_unknown_scenario_in_the_xfail_file_is_a_usage_error(
 
 def test_report_shows_verdict_rule_and_the_event_timeline_of_the_failing_part(
         pytester: pytest.Pytester) -> None:
-    result, data = run_kit(pytester, "--conformance-client=tests.conformance_faulty:ignores_successor",
+    result, data = run_kit(pytester, f"--conformance-client={IGNORES_SUCCESSOR}",
                            "-k", "renewal")
     directory = pytester.path / "report"
     markdown = (directory / "report.md").read_text()
@@ -166,7 +167,7 @@ def test_scenarios_are_collected_once_when_their_files_are_also_named(
 
 
 def test_unsupported_profiles_are_skipped_and_reported(pytester: pytest.Pytester) -> None:
-    result, data = run_kit(pytester, "--conformance-client=tests.conformance_faulty:ignores_successor",
+    result, data = run_kit(pytester, f"--conformance-client={IGNORES_SUCCESSOR}",
                            "-k", "proactive or revoked")
     result.assert_outcomes(passed=1, skipped=1, deselected=len(ALL) - 2)
     assert outcomes(data)["proactive-refresh"] == "skipped"
