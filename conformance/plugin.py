@@ -267,7 +267,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
     settings = config.stash.get(SETTINGS, None)
     if settings is None or not settings.active or not settings.results:
         return
-    results = _ordered(settings)
+    results = [r for r in _ordered(settings) if r.outcome != "not run"]
     counts: dict[str, int] = {}
     for result in results:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1
@@ -285,7 +285,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
 
 
 def _ordered(settings: Settings) -> list[ScenarioResult]:
-    return sorted(settings.results.values(), key=lambda r: r.scenario.number)
+    """Every scenario of the set, the ones not run (deselected) included."""
+    return [settings.results.get(s.id) or ScenarioResult(s, message="not selected")
+            for s in all_scenarios()]
 
 
 def _meta(settings: Settings) -> dict[str, Any]:
