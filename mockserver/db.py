@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mockserver import auth_cache
 from mockserver.clock import ClockState
 
 SCHEMA_VERSION = 1
@@ -83,7 +84,6 @@ CREATE TABLE IF NOT EXISTS events (
     actor TEXT,
     detail TEXT NOT NULL DEFAULT '{}'
 );
-CREATE INDEX IF NOT EXISTS events_sandbox ON events(sandbox, id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     sandbox TEXT NOT NULL DEFAULT 'default',
@@ -214,7 +214,7 @@ class Database:
         self._lock_fd = -1  # the flock file, opened anew in each process
         self._lock_pid = -1
         conn = self.connection()
-        conn.executescript(SCHEMA + "\n".join(self.extra_schema))
+        conn.executescript(SCHEMA + auth_cache.SCHEMA + "\n".join(self.extra_schema))
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),

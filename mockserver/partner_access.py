@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from mockserver import events, outbox
+from mockserver import auth_cache, events, outbox
+from mockserver.auth_cache import VersionedCache
 from mockserver.clock import Clock, ClockState
 from mockserver.credentials import hash_secret, new_id, new_secret, same
 from mockserver.db import Database
@@ -83,6 +84,7 @@ class PartnerAccess:
         self.db = db
         self.tenants = tenants
         self.clock_for = clock_for
+        self._cache: VersionedCache[tuple[PartnerToken, Store, ClockState]] = VersionedCache()
 
     # --- reading ----------------------------------------------------------------------
 
@@ -265,16 +267,8 @@ class PartnerAccess:
     def authenticate(self, plaintext: str, method: str, path: str) -> Authenticated:
         """Look the token up by hash (one query brings its store and its sandbox's clock),
         check it, log the use. A New token turns Active on its first successful use."""
-        digest = hash_secret(plaintext)
-        row = self.db.connection().execute(AUTH_QUERY, (digest,)).fetchone()
-        if row is None or not same(row["token_hash"], digest):
-            raise TokenUnknown()
-        token = PartnerToken.from_row(row)
-        store = Store(id=row["store_id"], sandbox=row["s_sandbox"], name=row["s_name"],
-                      plan=Plan(row["s_plan"]), email=row["s_email"],
-                      created_at=row["s_created_at"])
-        now = Clock.at(ClockState(offset_seconds=row["c_offset"] or 0.0,
-                                  frozen_at=row["c_frozen_at"]))
+        token, store, clock_state = self._lookup(hash_secret(plaintext))
+        now = Clock.at(clock_state)
         try:
             check_usable(token, now)
         except BearerChallenge as rejected:
@@ -292,6 +286,26 @@ class PartnerAccess:
             partner_id=token.partner_id, token_id=token.id, actor="partner", method=method,
             path=path))
         return Authenticated(token, store, now)
+
+    def _lookup(self, digest: str) -> tuple[PartnerToken, Store, ClockState]:
+        """The token, its store and its sandbox's clock: from this process's cache while the
+        database's auth version stands, else in one query."""
+        conn = self.db.connection()
+        version = auth_cache.current_version(conn)
+        cached = self._cache.get(digest, version)
+        if cached is not None:
+            return cached
+        row = conn.execute(AUTH_QUERY, (digest,)).fetchone()
+        if row is None or not same(row["token_hash"], digest):
+            raise TokenUnknown()
+        found = (
+            PartnerToken.from_row(row),
+            Store(id=row["store_id"], sandbox=row["s_sandbox"], name=row["s_name"],
+                  plan=Plan(row["s_plan"]), email=row["s_email"], created_at=row["s_created_at"]),
+            ClockState(offset_seconds=row["c_offset"] or 0.0, frozen_at=row["c_frozen_at"]),
+        )
+        self._cache.put(digest, version, found)
+        return found
 
     # --- helpers ------------------------------------------------------------------------
 
