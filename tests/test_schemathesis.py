@@ -10,6 +10,7 @@ Budget (CI, 2 cores): `MAX_EXAMPLES` per operation and generation mode, fixed `S
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class Credentials:
         self.update(world)
 
     def update(self, world: dict[str, Any]) -> None:
+        self.store_id: str = world["stores"][0]["id"]
         self.merchant_key: str = world["stores"][0]["merchant_key"]
         self.client_id: str = world["partner"]["client_id"]
         self.client_secret: str = world["partner"]["client_secret"]
@@ -88,11 +90,12 @@ class Credentials:
         return None
 
     def headers(self, operation: Any) -> dict[str, str]:
-        """Satisfies the first security requirement of the operation we can fulfil."""
+        """Satisfies the first security requirement of the operation we can fulfil; the empty
+        one (anonymous, e.g. client credentials in the body) only when there is no other."""
         spec = operation.schema.raw_schema
         schemes = spec.get("components", {}).get("securitySchemes", {})
         requirements = operation.definition.raw.get("security", spec.get("security", []))
-        for requirement in requirements:
+        for requirement in sorted(requirements, key=lambda r: not r):
             headers: dict[str, str] = {}
             for name in requirement:
                 satisfied = self.for_scheme(name, schemes.get(name, {}))
@@ -104,26 +107,94 @@ class Credentials:
         return {}
 
 
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class ConsoleSession:
+    """A signed-in web console session: its cookie and the CSRF token its forms carry."""
+
+    def __init__(self, url: str, role: str, credentials: Credentials) -> None:
+        browser = requests.Session()
+        page = browser.get(f"{url}/console/sign-in?role={role}", timeout=30)
+        form = {"role": role, "csrf_token": _csrf(page.text)}
+        if role == "merchant":
+            form |= {"store_id": credentials.store_id, "merchant_key": credentials.merchant_key}
+        else:
+            form |= {"client_id": credentials.client_id,
+                     "client_secret": credentials.client_secret}
+        signed_in = browser.post(f"{url}/console/sign-in", data=form, timeout=30)
+        assert signed_in.ok, signed_in.text
+        self.cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+        self.csrf = _csrf(browser.get(f"{url}/console/{role}", timeout=30).text)
+
+
+def _csrf(html: str) -> str:
+    found = CSRF_FIELD.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
 class Mock:
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
         self.url = server.url
         self.session = requests.Session()
         self.credentials = Credentials(server.reset())
+        self.consoles: dict[str, ConsoleSession] = {}
 
     def prepare(self, case: schemathesis.Case) -> None:
-        """Valid credentials for the operation, and the clock back to now so tokens work."""
-        self.session.post(self.url + "/_mock/clock/reset", timeout=30).raise_for_status()
+        """Valid credentials for the operation. No cookies carry over between calls."""
+        self.session.cookies.clear()
         if case.headers is None:
             case.headers = {}
         if {"Authorization", "X-Access-Token", "X-Merchant-Key"} & set(case.headers):
             return  # a link handed this call the credential to use (e.g. a token just issued)
         case.headers.update(self.credentials.headers(case.operation))
+        if _uses_scheme(case.operation, "consoleSession"):
+            self.sign_in_console(case)
+
+    def sign_in_console(self, case: schemathesis.Case) -> None:
+        role = "partner" if case.operation.path.startswith("/console/partner") else "merchant"
+        if role not in self.consoles:
+            self.consoles[role] = ConsoleSession(self.url, role, self.credentials)
+        console = self.consoles[role]
+        assert case.headers is not None
+        case.headers["Cookie"] = console.cookie
+        if isinstance(case.body, dict) and "csrf_token" in case.body:
+            case.body["csrf_token"] = console.csrf
 
     def observe(self, case: schemathesis.Case, response: Any) -> None:
-        if (case.operation.label == "POST /_mock/reset" and case.method.upper() == "POST"
-                and response.status_code == 200):
-            self.credentials.update(response.json())
+        """Undoes what a fuzzed control call changed for every later call: new secrets, a
+        moved clock, scripted faults, short token lifetimes."""
+        if case.method.upper() not in ("POST", "PUT", "DELETE") or response.status_code >= 400:
+            return
+        path = case.operation.path
+        if path == "/_mock/reset":
+            self.reseeded(response.json())
+        elif path == "/console/mock/reset":
+            self.reseeded(self.server.reset())
+        elif path.startswith(("/_mock/clock", "/console/mock/clock")):
+            self.control("POST", "/_mock/clock/reset")
+        elif path == "/_mock/faults":
+            self.control("DELETE", "/_mock/faults")
+        elif path.endswith("/settings"):
+            self.control("PUT", "/_mock/settings", json={})
+            for partner in self.control("GET", "/_mock/partners").json()["partners"]:
+                self.control("PUT", f"/_mock/partners/{partner['id']}/settings", json={})
+
+    def control(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        response = self.session.request(method, self.url + path, timeout=30, **kwargs)
+        response.raise_for_status()
+        return response
+
+    def reseeded(self, world: dict[str, Any]) -> None:
+        self.credentials.update(world)
+        self.consoles.clear()  # a console session ends when its credential changes
+
+
+def _uses_scheme(operation: Any, name: str) -> bool:
+    requirements = operation.definition.raw.get("security", [])
+    return any(name in requirement for requirement in requirements)
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +223,15 @@ def test_every_operation_keeps_the_contract(case: schemathesis.Case, mock: Mock)
     FUZZED.add(case.operation.label)
     figures.note("schemathesis", "operations", len(FUZZED))
     mock.observe(case, response)
-    case.validate_response(response, checks=CHECKS)
+    case.validate_response(response, checks=checks_for(case))
+
+
+def checks_for(case: schemathesis.Case) -> list[Any]:
+    """Pages made for people (tag `Console`) are lenient on purpose: an unknown tab or role
+    shows the default one. Everything else must refuse what its schema does not allow."""
+    if "Console" in (case.operation.definition.raw.get("tags") or []):
+        return [check for check in CHECKS if check is not negative_data_rejection]
+    return CHECKS
 
 
 def test_the_served_contract_is_the_fuzzed_one(mock: Mock) -> None:
@@ -169,31 +248,81 @@ class Recorder:
         return label in self.steps
 
 
-def run_state_machine(mock: Mock, machine_schema: Any, runs: int, steps: int) -> Recorder:
+#: Root calls of a chain that need the seeded world's ids to get anywhere (a random store or
+#: client id is a 404); the links carry everything after them.
+ROOT_BODIES = {
+    "controlOAuthApprove": lambda c: {"store_id": c.store_id, "client_id": c.client_id,
+                                      "scope": "read_orders read_products write_inventory"},
+    "controlOAuthTokens": lambda c: {"store_id": c.store_id, "client_id": c.client_id},
+    "controlSessionToken": lambda c: {"store_id": c.store_id, "client_id": c.client_id},
+}
+
+
+#: In the chain runs the client is well behaved: it sends a grant's own parameters, the ones
+#: the links fill in, and nothing else (garbage around them is the stateless run's job).
+GRANT_PARAMETERS = {
+    "refresh_token": ("grant_type", "refresh_token"),
+    "authorization_code": ("grant_type", "code", "expiring"),
+    None: ("code", "expiring"),
+    "urn:ietf:params:oauth:grant-type:token-exchange": (
+        "grant_type", "subject_token", "subject_token_type", "requested_token_type", "expiring"),
+}
+LOOKUP_PARAMETERS = ("token", "token_type_hint")
+
+
+def well_behaved(case: schemathesis.Case) -> None:
+    if not isinstance(case.body, dict):
+        return
+    path = case.operation.path
+    if path in ("/oauth/token", "/admin/oauth/access_token"):
+        keep = GRANT_PARAMETERS.get(case.body.get("grant_type"), ())
+    elif path in ("/oauth/revoke", "/oauth/introspect"):
+        keep = LOOKUP_PARAMETERS
+    else:
+        return
+    case.body = {k: v for k, v in case.body.items() if k in keep}
+
+
+def step_label(case: schemathesis.Case, status: int) -> str:
+    """`METHOD /path -> status`, with the grant for the token endpoint."""
+    label = f"{case.method.upper()} {case.operation.path}"
+    if case.operation.path in ("/oauth/token", "/admin/oauth/access_token"):
+        body = case.body if isinstance(case.body, dict) else {}
+        grant = body.get("grant_type") or ("code" if "code" in body else "?")
+        label += f" [{str(grant).rsplit(':', 1)[-1]}]"
+    return f"{label} -> {status}"
+
+
+def run_state_machine(mock: Mock, machine_schema: Any, runs: int, steps: int,
+                      fill_roots: bool = False) -> Recorder:
     recorder = Recorder()
     base = machine_schema.as_state_machine()
 
     class Scenario(base):  # type: ignore[misc, valid-type]
         def setup(self) -> None:
             # each scenario starts from the seed, so a failure replays the same way
-            mock.credentials.update(mock.server.reset())
+            mock.reseeded(mock.server.reset())
             figures.count("schemathesis", "stateful_scenarios")
 
         def before_call(self, case: schemathesis.Case) -> None:
             mock.prepare(case)
+            root = ROOT_BODIES.get(case.operation.definition.raw.get("operationId", ""))
+            if fill_roots and root is not None:
+                case.body = root(mock.credentials)
+            if fill_roots:
+                well_behaved(case)
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return {"base_url": mock.url, "session": mock.session, "timeout": 30}
 
         def after_call(self, response: Any, case: schemathesis.Case) -> None:
-            recorder.steps.append(f"{case.method.upper()} {case.operation.path} -> "
-                                  f"{response.status_code}")
+            recorder.steps.append(step_label(case, response.status_code))
             figures.count("schemathesis", "stateful_steps")
             mock.observe(case, response)
 
         def validate_response(self, response: Any, case: schemathesis.Case,
                               additional_checks: Any = None, **kwargs: Any) -> None:
-            case.validate_response(response, checks=CHECKS)
+            case.validate_response(response, checks=checks_for(case))
 
     Scenario.run(settings=hypothesis.settings(
         max_examples=runs, stateful_step_count=steps, deadline=None,
@@ -227,6 +356,22 @@ CHAINS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "POST /merchant/v1/tokens/{token_id}/email-copy -> 202",
          "GET /api/v1/token -> 200"),
     ),
+    "oauth": (
+        ("controlOAuthApprove", "controlOAuthTokens", "controlSessionToken", "oauthToken",
+         "oauthRevoke", "oauthIntrospect", "describeToken", "controlRevokeAuthorization",
+         "merchantRevokeAuthorization"),
+        ("POST /_mock/oauth/approve -> 200",
+         "POST /oauth/token [authorization_code] -> 200",
+         "POST /oauth/token [code] -> 200",
+         "POST /oauth/token [refresh_token] -> 200",
+         "POST /oauth/token [refresh_token] -> 400",
+         "POST /oauth/token [token-exchange] -> 200",
+         "POST /oauth/revoke -> 200",
+         "POST /oauth/introspect -> 200",
+         "GET /api/v1/token -> 200",
+         "GET /api/v1/token -> 401",
+         "POST /_mock/oauth/revoke-authorization -> 200"),
+    ),
 }
 
 LINKS_ONLY = schemathesis.Config.from_dict({
@@ -241,6 +386,6 @@ links_schema = schemathesis.openapi.from_path(ROOT / "openapi.yaml", config=LINK
 def test_stateful_links_chain_a_lifecycle(mock: Mock, chain: str) -> None:
     operations, proof = CHAINS[chain]
     recorder = run_state_machine(mock, links_schema.include(operation_id=list(operations)),
-                                 CHAIN_RUNS, CHAIN_STEPS)
+                                 CHAIN_RUNS, CHAIN_STEPS, fill_roots=True)
     missing = [step for step in proof if not recorder.seen(step)]
     assert not missing, f"the {chain} chain never reached {missing}"
