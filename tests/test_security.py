@@ -94,8 +94,8 @@ def test_same_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None
 def test_secrets_are_looked_up_by_hash_and_never_compared_with_equals() -> None:
     """Code inspection: a stored secret or hash is only ever compared through `same`."""
     pattern = re.compile(
-        r"(token_hash|key_hash|client_secret|digest|secret)\b[^\n]*?[^=!<>]==\s*[^=\s\"']"
-        r"|[^=!<>]==\s*[^\"'\s][^\n]*?(token_hash|key_hash|client_secret)\b")
+        r"(token_hash|key_hash|client_secret|digest|secret)\b[^\n]*?[^=!<>](==|!=)\s*[^=\s\"']"
+        r"|[^=!<>](==|!=)\s*[^\"'\s][^\n]*?(token_hash|key_hash|client_secret)\b")
     offenders = []
     for path in sorted((ROOT / "mockserver").rglob("*.py")):
         for number, line in enumerate(path.read_text().splitlines(), 1):
