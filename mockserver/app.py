@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mockserver import errors, web
@@ -18,6 +18,9 @@ log = logging.getLogger("mockserver")
 
 #: Request bodies above this many bytes are refused with 413.
 MAX_BODY_BYTES = 64 * 1024
+#: Request targets (path and query string) above this many bytes are refused with 414. The
+#: front server (gunicorn) is told not to cut them short, so the refusal is JSON like every other.
+MAX_URL_BYTES = 64 * 1024
 
 
 def create_app(db_path: str | Path = "mockserver.sqlite3", *, seed_if_empty: bool = True,
@@ -44,7 +47,14 @@ def create_app(db_path: str | Path = "mockserver.sqlite3", *, seed_if_empty: boo
     web.setup(app)
 
     app.register_error_handler(Exception, handle_error)
+    app.before_request(limit_url)
     return app
+
+
+def limit_url() -> None:
+    target = request.environ.get("RAW_URI") or request.full_path
+    if len(target) > MAX_URL_BYTES:
+        raise errors.UriTooLong(f"The request URL is longer than {MAX_URL_BYTES} bytes.")
 
 
 def handle_error(exc: Exception) -> tuple[Response | str, int, dict[str, str]]:
@@ -72,6 +82,8 @@ def _from_werkzeug(exc: HTTPException) -> errors.ApiError:
         return errors.PayloadTooLarge(
             f"The request body is larger than {MAX_BODY_BYTES} bytes."
         )
+    if code == 414:
+        return errors.UriTooLong()
     if code == 415:
         return errors.UnsupportedMediaType()
     if 400 <= code < 500:

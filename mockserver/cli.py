@@ -86,6 +86,8 @@ def run_gunicorn(db: str, host: str, port: int, workers: int, threads: int,
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 5)
+            # no HTML 414 from gunicorn: the app refuses long URLs itself, as JSON
+            self.cfg.set("limit_request_line", 0)
 
         def load(self) -> Any:
             if factory is not None:

@@ -65,6 +65,12 @@ class PayloadTooLarge(ApiError):
     message = "The request body is larger than the server accepts."
 
 
+class UriTooLong(ApiError):
+    status_code = 414
+    error = "uri_too_long"
+    message = "The request URL is longer than the server accepts."
+
+
 class NotFound(ApiError):
     """Also answers every cross-tenant attempt, so existence never leaks."""
 

@@ -258,7 +258,7 @@ class PartnerAccess:
             token = self.token(token_id, Scope.merchant(store), conn)
             if not same(hash_secret(plaintext), self._hash_of(conn, token.id)):
                 raise ValidationFailed("The plaintext does not belong to this token.",
-                                       field="token")
+                                       field="token_value")
             partner = self.tenants.partner(token.partner_id, conn)
             self._mail_copy(conn, store, partner, Issued(token, plaintext), now)
 

@@ -102,3 +102,14 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Prints what the reliability tests ran (the figures the README states)."""
+    from tests.figures import lines
+
+    measured = lines()
+    if measured:
+        terminalreporter.section("reliability figures")
+        for line in measured:
+            terminalreporter.write_line(line)

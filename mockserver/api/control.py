@@ -43,8 +43,13 @@ def guard() -> None:
     raise ControlForbidden()
 
 
+def sandbox() -> str:
+    """The `sandbox` query parameter (default `default`), checked like every other input."""
+    return query_text("sandbox", max_length=64) or "default"
+
+
 def clock() -> Clock:
-    return services().clock(request.args.get("sandbox", "default"))
+    return services().clock(sandbox())
 
 
 def clock_view(c: Clock) -> dict[str, Any]:
@@ -191,7 +196,7 @@ def create_partner() -> Any:
 @bp.get("/events")
 def list_events() -> Any:
     return jsonify({"events": events.query(
-        services().db.connection(), request.args.get("sandbox", "default"),
+        services().db.connection(), sandbox(),
         after_id=query_int("after_id", 0, 0, 2**62), kind=query_text("kind"),
         token_id=query_text("token_id"), store_id=query_text("store_id"),
         partner_id=query_text("partner_id"), limit=query_int("limit", 1000, 1, 10_000),
@@ -201,7 +206,7 @@ def list_events() -> Any:
 @bp.get("/outbox")
 def list_outbox() -> Any:
     return jsonify({"messages": outbox.query(
-        services().db.connection(), request.args.get("sandbox", "default"),
+        services().db.connection(), sandbox(),
         recipient_kind=query_choice("recipient_kind", ("merchant", "partner")),
         recipient_id=query_text("recipient_id"), after_id=query_int("after_id", 0, 0, 2**62),
     )})

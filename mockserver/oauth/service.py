@@ -288,14 +288,20 @@ class OAuth:
 
     def revoke_authorization(self, store: Store, client_id: str, by: str) -> dict[str, Any]:
         """Seed 003: from now on every call and every refresh of the app on this store fails
-        with `authorization_revoked` until the merchant authorizes it again."""
-        partner = consent.client_by_id(self.tenants, client_id)
+        with `authorization_revoked` until the merchant authorizes it again. An unknown app
+        gets the same answer as one not authorized here, so a merchant learns nothing of apps
+        authorized elsewhere."""
+        not_here = NotFound(f"App '{client_id}' has no active authorization on store "
+                            f"'{store.id}'.")
+        try:
+            partner = consent.client_by_id(self.tenants, client_id)
+        except NotFound:
+            raise not_here from None
         with self.db.write() as conn:
             where = self._where(conn, store.sandbox)
             current = repository.active_authorization(conn, store.id, partner.id)
             if current is None:
-                raise NotFound(f"App '{client_id}' has no active authorization on store "
-                               f"'{store.id}'.")
+                raise not_here
             conn.execute("UPDATE oauth_authorizations SET revoked_at = ?, revoked_by = ? "
                          "WHERE id = ?", (where.stamp, by, current.id))
             where.record("oauth.authorization.revoked", store_id=store.id,
