@@ -55,8 +55,8 @@ def bench_app(db: str) -> Any:
     return app
 
 
-def serve(db: str, port: int) -> None:
-    run_gunicorn(db, "127.0.0.1", port, WORKERS, THREADS, None, factory=lambda: bench_app(db))
+def serve(db: str, port: int, workers: int, threads: int) -> None:
+    run_gunicorn(db, "127.0.0.1", port, workers, threads, None, factory=lambda: bench_app(db))
 
 
 def _client(port: int, path: str, headers: dict[str, str], seconds: float,
@@ -98,13 +98,14 @@ def free_port() -> int:
         return port
 
 
-def run_throughput(seconds: float, rounds: int) -> dict[str, float]:
+def run_throughput(seconds: float, rounds: int, workers: int, threads: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.sqlite3")
         world = create_app(db).config["SEEDED"]
         token = world["partner_token"]["token_value"]
         port = free_port()
-        server = multiprocessing.Process(target=serve, args=(db, port), daemon=True)
+        server = multiprocessing.Process(target=serve, args=(db, port, workers, threads),
+                                         daemon=True)
         server.start()
         for _ in range(200):
             try:
@@ -178,13 +179,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help="per worker; 1 means gunicorn's sync worker (no keep-alive)")
     args = parser.parse_args()
     cores = os.cpu_count()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
-    print(f"store API benchmark — {cores} cores, gunicorn {WORKERS} workers x {THREADS} threads, "
-          f"{CLIENTS} keep-alive clients, commit {commit}")
-    t = run_throughput(args.seconds, args.rounds)
+    print(f"store API benchmark — {cores} cores, gunicorn {args.workers} workers x "
+          f"{args.threads} threads, {CLIENTS} keep-alive clients, commit {commit}")
+    t = run_throughput(args.seconds, args.rounds, args.workers, args.threads)
     print(f"throughput  GET /api/v1/orders (authenticated): {t['mock_rps']:.0f} req/s (median)")
     print(f"throughput  bare Flask endpoint, same payload:  {t['bare_rps']:.0f} req/s (median)")
     print(f"throughput  ratio mock/bare (median of per-round ratios): {t['ratio']:.2f}  "
