@@ -21,6 +21,8 @@ MAX_BODY_BYTES = 64 * 1024
 #: Request targets (path and query string) above this many bytes are refused with 414. The
 #: front server (gunicorn) is told not to cut them short, so the refusal is JSON like every other.
 MAX_URL_BYTES = 64 * 1024
+#: Request headers above this many bytes in all are refused with 431.
+MAX_HEADER_BYTES = 64 * 1024
 
 
 def create_app(db_path: str | Path = "mockserver.sqlite3", *, seed_if_empty: bool = True,
@@ -47,14 +49,18 @@ def create_app(db_path: str | Path = "mockserver.sqlite3", *, seed_if_empty: boo
     web.setup(app)
 
     app.register_error_handler(Exception, handle_error)
-    app.before_request(limit_url)
+    app.before_request(limit_request_head)
     return app
 
 
-def limit_url() -> None:
+def limit_request_head() -> None:
+    """gunicorn's own limits answer in HTML, so they are lifted and enforced here, in JSON."""
     target = request.environ.get("RAW_URI") or request.full_path
     if len(target) > MAX_URL_BYTES:
         raise errors.UriTooLong(f"The request URL is longer than {MAX_URL_BYTES} bytes.")
+    if sum(len(k) + len(v) for k, v in request.headers.items()) > MAX_HEADER_BYTES:
+        raise errors.HeadersTooLarge(
+            f"The request headers are larger than {MAX_HEADER_BYTES} bytes.")
 
 
 def handle_error(exc: Exception) -> tuple[Response | str, int, dict[str, str]]:

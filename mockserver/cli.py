@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import os
 import secrets
 import sys
@@ -76,7 +77,10 @@ def run_gunicorn(db: str, host: str, port: int, workers: int, threads: int,
                  control_key: str | None, factory: Callable[[], Any] | None = None) -> None:
     """Serves the app through gunicorn; each worker builds its own app (and SQLite
     connections) after the fork. `factory` replaces the app, e.g. for benchmarks."""
+    import gunicorn.util
     from gunicorn.app.base import BaseApplication
+
+    from mockserver.app import MAX_HEADER_BYTES
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -86,8 +90,11 @@ def run_gunicorn(db: str, host: str, port: int, workers: int, threads: int,
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("accesslog", None)
             self.cfg.set("graceful_timeout", 5)
-            # no HTML 414 from gunicorn: the app refuses long URLs itself, as JSON
+            # the app refuses long URLs and large headers itself; what gunicorn still refuses
+            # (a malformed request, one header over this size) it answers in JSON too
             self.cfg.set("limit_request_line", 0)
+            self.cfg.set("limit_request_field_size", 2 * MAX_HEADER_BYTES)
+            self.cfg.set("limit_request_fields", 1000)
 
         def load(self) -> Any:
             if factory is not None:
@@ -96,4 +103,22 @@ def run_gunicorn(db: str, host: str, port: int, workers: int, threads: int,
 
             return create_app(db, seed_if_empty=False, control_key=control_key)
 
+    gunicorn.util.write_error = write_json_error
     Server().run()
+
+
+#: Wire codes for the errors gunicorn answers before the app sees a request.
+GUNICORN_ERRORS = {400: "invalid_request", 403: "forbidden", 414: "uri_too_long",
+                   417: "expectation_failed", 431: "headers_too_large", 501: "not_implemented"}
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Replaces gunicorn's HTML error page: even a request too malformed to reach the app gets
+    `{"error": code, "message": text}`."""
+    import gunicorn.util
+
+    body = json.dumps({"error": GUNICORN_ERRORS.get(status_int, "internal_error"),
+                       "message": mesg or reason}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)

@@ -71,6 +71,12 @@ class UriTooLong(ApiError):
     message = "The request URL is longer than the server accepts."
 
 
+class HeadersTooLarge(ApiError):
+    status_code = 431
+    error = "headers_too_large"
+    message = "The request headers are larger than the server accepts."
+
+
 class NotFound(ApiError):
     """Also answers every cross-tenant attempt, so existence never leaks."""
 

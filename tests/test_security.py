@@ -5,6 +5,7 @@ non-loopback callers without the control key."""
 from __future__ import annotations
 
 import hmac
+import json
 import re
 import socket
 from pathlib import Path
@@ -16,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockserver import credentials
-from mockserver.app import MAX_BODY_BYTES, create_app
+from mockserver.app import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_URL_BYTES, create_app
 from tests import figures
 from tests.server import ROOT, ServerProcess, free_port
 
@@ -117,6 +118,34 @@ def test_request_bodies_over_the_limit_are_refused_over_real_http(tmp_path: Path
                      "Authorization": f"Bearer {world['partner_token']['token_value']}"})
         assert response.status_code == 413
         assert response.json()["error"] == "payload_too_large"
+
+
+def test_oversized_urls_and_headers_are_refused_in_json_over_real_http(tmp_path: Path) -> None:
+    """gunicorn's own limits would answer in HTML; the app enforces them in JSON instead."""
+    with ServerProcess(tmp_path / "mock.sqlite3", workers=1) as server:
+        world = server.reset()
+        auth = {"Authorization": f"Bearer {world['partner_token']['token_value']}"}
+        long_url = requests.get(server.url + "/api/v1/orders?status=" + "x" * (MAX_URL_BYTES + 1),
+                                headers=auth, timeout=TIMEOUT)
+        assert long_url.status_code == 414
+        assert long_url.json()["error"] == "uri_too_long"
+        big_header = requests.get(server.url + "/api/v1/orders", timeout=TIMEOUT,
+                                  headers={**auth, "X-Padding": "p" * (MAX_HEADER_BYTES + 1)})
+        assert big_header.status_code == 431
+        assert big_header.json()["error"] == "headers_too_large"
+        huge_header = requests.get(server.url + "/api/v1/orders", timeout=TIMEOUT,
+                                   headers={**auth, "X-Padding": "p" * (3 * MAX_HEADER_BYTES)})
+        assert huge_header.status_code == 431  # refused by gunicorn, still in JSON
+        assert huge_header.json()["error"] == "headers_too_large"
+        fine = requests.get(server.url + "/api/v1/orders", timeout=TIMEOUT,
+                            headers={**auth, "X-Padding": "p" * 10_000})
+        assert fine.status_code == 200
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as raw:
+            raw.sendall(b"GARBAGE / HTTP/9\r\n\r\n")
+            head, _, body = raw.recv(4096).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
+        assert json.loads(body)["error"] == "invalid_request"
 
 
 def caller_at(app: Flask, address: str) -> FlaskClient:
