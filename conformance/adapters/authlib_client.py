@@ -11,6 +11,7 @@ from typing import Any
 
 from authlib.integrations.requests_client import OAuth2Session
 
+from conformance.adapters import save_token
 from conformance.config import Config
 
 TIMEOUT = 10
@@ -31,14 +32,7 @@ class AuthlibClient:
 
     def _save(self, token: dict[str, Any], refresh_token: str | None = None,
               access_token: str | None = None) -> None:
-        refresh_in = token.get("refresh_token_expires_in")
-        self.config.storage.update({
-            "access_token": token["access_token"],
-            "refresh_token": token.get("refresh_token", refresh_token),
-            "expires_at": token.get("expires_at"),
-            "refresh_token_expires_at": self.config.now() + float(refresh_in) if refresh_in
-            else self.config.storage.get("refresh_token_expires_at"),
-        })
+        save_token(self.config, token, refresh_token)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.session.request(method, self.config.base_url + path, timeout=TIMEOUT,

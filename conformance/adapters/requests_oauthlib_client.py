@@ -14,6 +14,7 @@ from typing import Any
 
 from requests_oauthlib import OAuth2Session
 
+from conformance.adapters import save_token
 from conformance.config import Config
 
 TIMEOUT = 10
@@ -36,14 +37,7 @@ class RequestsOAuthlibClient:
             token_updater=self._save)
 
     def _save(self, token: dict[str, Any]) -> None:
-        refresh_in = token.get("refresh_token_expires_in")
-        self.config.storage.update({
-            "access_token": token["access_token"],
-            "refresh_token": token.get("refresh_token"),
-            "expires_at": token.get("expires_at"),
-            "refresh_token_expires_at": self.config.now() + float(refresh_in) if refresh_in
-            else self.config.storage.get("refresh_token_expires_at"),
-        })
+        save_token(self.config, {"refresh_token": None, **token})
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.session.request(method, self.config.base_url + path, timeout=TIMEOUT,

@@ -26,6 +26,7 @@ from mockserver.errors import (
     MerchantAuthRequired,
     OAuthInvalidRequest,
 )
+from mockserver.models import Partner
 from mockserver.oauth.consent import AuthorizeRequest, Redirectable, deny_location
 from mockserver.oauth.service import ClientCredentials
 
@@ -144,25 +145,25 @@ def token() -> Response:
 
 @bp.post("/oauth/revoke")
 def revoke() -> Response:
-    oauth = services().oauth
-    params = oauth_params()
-    client = oauth.authenticate_client(client_credentials(params))
-    token_value = params.get("token")
-    if not token_value:
-        raise OAuthInvalidRequest("The 'token' parameter is required.", parameter="token")
-    oauth.revoke(client, token_value, params.get("token_type_hint"))
+    client, token_value, params = client_and_token()
+    services().oauth.revoke(client, token_value, params.get("token_type_hint"))
     return token_response({})
 
 
 @bp.post("/oauth/introspect")
 def introspect() -> Response:
-    oauth = services().oauth
+    client, token_value, _ = client_and_token()
+    return token_response(services().oauth.introspect(client, token_value))
+
+
+def client_and_token() -> tuple[Partner, str, dict[str, str]]:
+    """RFC 7009 §2.1 / RFC 7662 §2.1: an authenticated client and the `token` it asks about."""
     params = oauth_params()
-    client = oauth.authenticate_client(client_credentials(params))
+    client = services().oauth.authenticate_client(client_credentials(params))
     token_value = params.get("token")
     if not token_value:
         raise OAuthInvalidRequest("The 'token' parameter is required.", parameter="token")
-    return token_response(oauth.introspect(client, token_value))
+    return client, token_value, params
 
 
 # --- the consent page -----------------------------------------------------------------------
