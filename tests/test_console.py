@@ -488,3 +488,20 @@ def test_every_console_route_is_in_openapi_yaml(app: Flask) -> None:
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             assert method.lower() in paths.get(path, {}), f"{method} {path} is not documented"
+
+
+def test_partner_test_button_reports_working_expired_and_unknown_tokens(
+        partner: Console, client: FlaskClient, world: dict[str, Any]) -> None:
+    token = world["partner_token"]["token_value"]
+    works = partner.post("/console/partner/test", {"token_value": token})
+    assert any(m.startswith("Test passed: the token works for store demo-store")
+               for m in messages(works)), messages(works)
+
+    client.post("/_mock/clock/advance", json={"days": 366})
+    expired = partner.post("/console/partner/test", {"token_value": token})
+    assert any("has expired and needs to be re-created" in m for m in messages(expired))
+
+    unknown = partner.post("/console/partner/test", {"token_value": "ptk_nope"})
+    assert any("not recognised" in m for m in messages(unknown))
+    kinds = [e["kind"] for e in client.get("/_mock/events?kind=token.*").get_json()["events"]]
+    assert kinds.count("token.used") == 1 and kinds.count("token.rejected") == 1

@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, redirect, request, session, url_for
 
 from mockserver.api.common import services
-from mockserver.errors import ApiError, ValidationFailed
+from mockserver.errors import ApiError, BearerChallenge, ValidationFailed
 from mockserver.partner_access import Issued, Scope
 from mockserver.partner_tokens import (
     DEFAULT_VALIDITY_DAYS,
@@ -306,6 +306,47 @@ def partner_renew(token_id: str) -> Any:
 @action(back=_partner_home)
 def partner_revoke() -> Any:
     return _revoke(partner_scope(), _partner_home())
+
+
+@bp.post("/partner/test")
+@requires("partner")
+@action(back=_partner_home)
+def partner_test_connection() -> Any:
+    """The integrator's Test button (seed 003): the same gate and answer as
+    `GET /api/v1/token`, told as a sentence."""
+    token = form_text("token_value", "Token", max_length=500)
+    svc = services()
+    try:
+        caller = next(c for c in (authenticator(svc, token, "GET", "/api/v1/token")
+                                  for authenticator in svc.authenticators) if c is not None)
+    except StopIteration:
+        flash("Test failed: the token is not recognised. Copy it again, or create a new one.",
+              "error")
+        return redirect(_partner_home())
+    except BearerChallenge as failed:
+        flash(f"Test failed: {TEST_FAILURES.get(failed.error, failed.description)}", "error")
+        return redirect(_partner_home())
+    if caller.partner_id != current_partner().id:
+        flash("Test failed: that token belongs to another partner.", "error")
+        return redirect(_partner_home())
+    info = caller.describe()
+    expiry = f"expires {info['expires_at']}" if info.get("expires_at") else "does not expire"
+    successor = (f" It was renewed: switch to {info['successor']['id']} before it expires."
+                 if info.get("successor") else "")
+    flash(f"Test passed: the token works for store {caller.store.id} ({info['status']}, "
+          f"{expiry}).{successor}", "success")
+    return redirect(_partner_home())
+
+
+#: What the Test button says about a token the store API refuses.
+TEST_FAILURES = {
+    "token_expired": "the token has expired and needs to be re-created: renew it (or ask the "
+                     "merchant to) and use the new token, or authorize the app again.",
+    "token_revoked": "the token was revoked and needs to be re-created: ask the merchant to add "
+                     "you again, or authorize the app again.",
+    "authorization_revoked": "the store revoked the app's authorization: the token must be "
+                             "re-created by sending the merchant through /oauth/authorize.",
+}
 
 
 # --- shared steps -----------------------------------------------------------------------------
