@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ class NewStore:
 
 
 class Tenants:
-    def __init__(self, db: Database, clock_for: Any) -> None:
+    def __init__(self, db: Database, clock_for: Callable[[str], Clock]) -> None:
         self.db = db
         self.clock_for = clock_for
 
@@ -32,8 +33,7 @@ class Tenants:
         self, conn: sqlite3.Connection, *, name: str, plan: Plan, email: str | None = None,
         store_id: str | None = None, sandbox: str = "default",
     ) -> NewStore:
-        clock: Clock = self.clock_for(sandbox)
-        now = clock.now()
+        now = self.clock_for(sandbox).now()
         store_id = store_id or new_id("store")
         if conn.execute("SELECT 1 FROM stores WHERE id = ?", (store_id,)).fetchone():
             raise Conflict(f"A store with id '{store_id}' exists already.", field="id")
