@@ -1,0 +1,353 @@
+"""OAuth lifecycle invariants: Hypothesis drives random sequences of consent and code exchange,
+token exchange, client credentials, refreshes with the current and with retired refresh tokens
+(any ever issued), RFC 7009 revocation, revoking the app's authorization (merchant or
+platform), switching an app's refresh policy, clock jumps from seconds to ~100 days, and store
+API calls with every access token ever issued; `tests.oauth_model` predicts each outcome.
+
+Invariants after every step: every status, error code and `invalid_grant` reason equals the
+model's, never a 2xx with an expired or revoked token, never a 5xx, and each store's
+"Third-party authorizations" list matches the model. Budget: `EXAMPLES` sequences of at most
+`STEPS` steps, a fixed derandomized seed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from werkzeug.test import TestResponse
+
+from mockserver.app import create_app
+from mockserver.oauth.models import GRANT_TOKEN_EXCHANGE, TYPE_ID_TOKEN, TYPE_OFFLINE
+from tests import figures
+from tests.conftest import SpecCheckingClient
+from tests.oauth_model import (
+    DAY,
+    POLICIES,
+    SCOPES,
+    Access,
+    Authorization,
+    Code,
+    OAuthModel,
+    Outcome,
+    Refresh,
+)
+
+EXAMPLES = 100
+STEPS = 30
+START = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
+AREA = "oauth_state_machine"
+
+STORES = ("store-a", "store-b")
+APPS = ("app-p", "app-q")
+
+#: Clock jumps: seconds, minutes to hours, hours to days, days to ~100 days.
+JUMPS = st.one_of(
+    st.integers(1, 120),
+    st.integers(60, 4 * 3600),
+    st.integers(3600, 3 * DAY),
+    st.integers(1, 100).map(lambda d: d * DAY),
+)
+SCOPE_SETS = st.sets(st.sampled_from(SCOPES), min_size=1).map(frozenset)
+
+
+def iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pick(items: list[Any], index: int) -> Any:
+    return items[index % len(items)]
+
+
+class OAuthLifecycle(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = Path(tempfile.mkdtemp(prefix="oauth-lifecycle-"))
+        app = create_app(self.dir / "mock.sqlite3", seed_if_empty=False)
+        app.test_client_class = SpecCheckingClient
+        self.client: FlaskClient = app.test_client()
+        self.model = OAuthModel(now=START)
+        self.merchant: dict[str, dict[str, str]] = {}
+        self.creds: dict[str, tuple[str, str]] = {}
+        figures.count(AREA, "sequences")
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def send(self, method: str, path: str, **kwargs: Any) -> TestResponse:
+        response = self.client.open(path, method=method, **kwargs)
+        figures.count(AREA, "requests")
+        assert response.status_code < 500, (method, path, response.get_data(as_text=True))
+        return response
+
+    def expect(self, response: TestResponse, outcome: Outcome, what: str) -> dict[str, Any]:
+        body: dict[str, Any] = response.get_json(silent=True) or {}
+        failed = response.status_code >= 400
+        got = Outcome(response.status_code, body.get("error") if failed else None,
+                      body.get("reason") if failed else None)
+        assert got == outcome, (f"{what} at {iso(self.model.now)}: server said {got}, "
+                                f"model says {outcome}: {body}")
+        if failed:
+            assert set(body) >= {"error", "message"}, body
+        return body
+
+    def token(self, app: str, **params: str) -> TestResponse:
+        client_id, secret = self.creds[app]
+        return self.send("POST", "/oauth/token",
+                         data={"client_id": client_id, "client_secret": secret, **params})
+
+    def step(self, name: str) -> None:
+        figures.count(AREA, "steps")
+        figures.count(AREA, f"rule_{name}")
+
+    # --- the world --------------------------------------------------------------------------
+
+    @initialize()
+    def world(self) -> None:
+        self.send("POST", "/_mock/clock/set", json={"now": iso(START), "frozen": True})
+        for store in STORES:
+            body = self.send("POST", "/_mock/stores",
+                             json={"id": store, "name": store, "plan": "standard"}).get_json()
+            self.merchant[store] = {"X-Merchant-Key": body["merchant_key"]}
+        for app in APPS:
+            body = self.send("POST", "/_mock/partners",
+                             json={"id": app, "name": app,
+                                   "redirect_uri": "http://localhost:8910/callback"}
+                             ).get_json()["partner"]
+            self.creds[app] = (body["client_id"], body["client_secret"])
+
+    # --- consent and grants -----------------------------------------------------------------
+
+    @rule(store=st.sampled_from(STORES), app=st.sampled_from(APPS), scope=SCOPE_SETS,
+          exchange=st.booleans(), expiring=st.sampled_from([True, True, True, False]))
+    def authorize(self, store: str, app: str, scope: frozenset[str], exchange: bool,
+                  expiring: bool) -> None:
+        """Headless consent, and (usually at once) the code exchange."""
+        self.step("authorize")
+        response = self.send("POST", "/_mock/oauth/approve", json={
+            "store_id": store, "client_id": self.creds[app][0], "scope": " ".join(sorted(scope))})
+        body = self.expect(response, Outcome(200), "approve")
+        code = self.model.approve(store, app, scope, body["code"])
+        if exchange:
+            self.exchange(code, expiring)
+
+    @precondition(lambda self: self.model.codes)
+    @rule(index=st.integers(0, 10**6), expiring=st.sampled_from([True, True, False]))
+    def exchange_a_code(self, index: int, expiring: bool) -> None:
+        """Any code ever handed out: fresh, used, expired, or of a revoked authorization."""
+        self.step("exchange_code")
+        self.exchange(pick(self.model.codes, index), expiring)
+
+    def exchange(self, code: Code, expiring: bool) -> None:
+        authorization = code.authorization
+        response = self.token(authorization.app, code=code.value,
+                              expiring="1" if expiring else "0")
+        outcome = self.model.exchange_code(code, expiring)
+        figures.count(AREA, f"code_{outcome.status}")
+        body = self.expect(response, outcome, f"exchange code of {authorization}")
+        if response.status_code == 200:
+            self.issued(authorization, "expiring" if expiring else "offline", code.scope,
+                        body, code)
+
+    def issued(self, authorization: Authorization, kind: str, scope: frozenset[str],
+               body: dict[str, Any], code: Code | None = None) -> None:
+        assert set(body["scope"].split()) == scope, (body["scope"], scope)
+        assert ("refresh_token" in body) == (kind == "expiring"), body
+        self.model.issue(authorization, kind, scope, body["access_token"],
+                         body.get("refresh_token"), code)
+
+    @rule(store=st.sampled_from(STORES), app=st.sampled_from(APPS))
+    def token_exchange(self, store: str, app: str) -> None:
+        """A session token (the merchant opening the app) for an expiring offline token."""
+        self.step("token_exchange")
+        minted = self.send("POST", "/_mock/oauth/session-token",
+                           json={"store_id": store, "client_id": self.creds[app][0]})
+        session = self.expect(minted, Outcome(200), "session token")["session_token"]
+        response = self.token(app, grant_type=GRANT_TOKEN_EXCHANGE, subject_token=session,
+                              subject_token_type=TYPE_ID_TOKEN,
+                              requested_token_type=TYPE_OFFLINE, expiring="1")
+        body = self.expect(response, Outcome(200), "token exchange")
+        assert body["issued_token_type"] == TYPE_OFFLINE
+        authorization = self.model.session_exchange(store, app)
+        self.issued(authorization, "expiring", authorization.scope, body)
+
+    @rule(store=st.sampled_from(STORES), app=st.sampled_from(APPS))
+    def client_credentials(self, store: str, app: str) -> None:
+        self.step("client_credentials")
+        response = self.token(app, grant_type="client_credentials", store_id=store)
+        body = self.expect(response, self.model.client_credentials(store, app),
+                           f"client credentials {app} on {store}")
+        if response.status_code == 200:
+            authorization = self.model.active_authorization(store, app)
+            assert authorization is not None
+            self.issued(authorization, "client_credentials", authorization.scope, body)
+
+    # --- refresh ----------------------------------------------------------------------------
+
+    @precondition(lambda self: self.model.refresh)
+    @rule(which=st.sampled_from(["current", "current", "replaced", "replaced", "any"]),
+          index=st.integers(0, 10**6), scope=st.one_of(st.none(), st.none(), SCOPE_SETS))
+    def refresh(self, which: str, index: int, scope: frozenset[str] | None) -> None:
+        """The current refresh token of a family, a used one of a live family (grace retries,
+        strict refusals, reuse detection), or any ever issued (expired, revoked, ...)."""
+        self.step(f"refresh_{which}")
+        live = [r for r in self.model.refresh
+                if not r.family.revoked and r.family.authorization.revoked_by is None]
+        candidates = {
+            "current": [r for r in live if r is r.family.current],
+            "replaced": [r for r in live if r.first_used_at is not None],
+        }.get(which) or self.model.refresh
+        self.refresh_with(pick(candidates, index), scope)
+
+    def refresh_with(self, token: Refresh, scope: frozenset[str] | None) -> None:
+        app = token.family.app
+        params = {"grant_type": "refresh_token", "refresh_token": token.value}
+        if scope is not None:
+            params["scope"] = " ".join(sorted(scope))
+        response = self.token(app, **params)
+        policy = self.model.policy.get(app, "grace")
+        outcome = self.model.judge_refresh(token, scope)
+        in_grace = outcome.status == 200 and token is not token.family.current
+        figures.count(AREA, f"refresh_{outcome.reason or outcome.error or 'ok'}"
+                      + ("_in_grace" if in_grace else ""))
+        body = self.expect(response, outcome, f"refresh under {policy}")
+        if outcome.reason == "authorization_revoked":
+            assert body["revoked_by"] == token.family.authorization.revoked_by
+        if response.status_code == 200:
+            assert body["expires_in"] == 3600 and body["refresh_token"] != token.value
+            self.model.refreshed(token, scope, body["access_token"], body["refresh_token"])
+
+    @rule(app=st.sampled_from(APPS), policy=st.sampled_from(POLICIES))
+    def set_policy(self, app: str, policy: str) -> None:
+        self.step("set_policy")
+        response = self.send("PUT", f"/_mock/partners/{app}/settings",
+                             json={"refresh_policy": policy})
+        self.expect(response, self.model.set_policy(app, policy), "settings")
+
+    # --- revocation -------------------------------------------------------------------------
+
+    @precondition(lambda self: any(a.revoked_by is None for a in self.model.authorizations))
+    @rule(store=st.sampled_from(STORES), app=st.sampled_from(APPS),
+          how=st.sampled_from(["merchant", "control-merchant", "control-platform"]))
+    def revoke_authorization(self, store: str, app: str, how: str) -> None:
+        self.step("revoke_authorization")
+        client_id = self.creds[app][0]
+        if how == "merchant":
+            by = "merchant"
+            response = self.send("DELETE", f"/merchant/v1/authorizations/{client_id}",
+                                 headers=self.merchant[store])
+        else:
+            by = how.removeprefix("control-")
+            response = self.send("POST", "/_mock/oauth/revoke-authorization",
+                                 json={"store_id": store, "client_id": client_id, "by": by})
+        outcome = self.model.revoke_authorization(store, app, by)
+        figures.count(AREA, f"revoke_authorization_{outcome.status}")
+        self.expect(response, outcome, f"revoke authorization of {app} on {store} by {how}")
+
+    @precondition(lambda self: self.model.access)
+    @rule(index=st.integers(0, 10**6), refresh=st.booleans(),
+          as_owner=st.sampled_from([True, True, True, False]))
+    def revoke_token(self, index: int, refresh: bool, as_owner: bool) -> None:
+        """RFC 7009, sometimes by the other app (refused, nothing changes)."""
+        self.step("revoke_token")
+        tokens: list[Any] = self.model.refresh if refresh and self.model.refresh else (
+            self.model.access)
+        token = pick(tokens, index)
+        owner = token.family.app
+        app = owner if as_owner else next(a for a in APPS if a != owner)
+        client_id, secret = self.creds[app]
+        response = self.send("POST", "/oauth/revoke", data={
+            "client_id": client_id, "client_secret": secret, "token": token.value})
+        self.expect(response, self.model.revoke_token(token.value, app), "RFC 7009 revoke")
+
+    # --- time -------------------------------------------------------------------------------
+
+    @rule(seconds=JUMPS)
+    def advance(self, seconds: int) -> None:
+        self.step("advance")
+        self.move_clock(seconds)
+
+    def move_clock(self, seconds: int) -> None:
+        response = self.send("POST", "/_mock/clock/advance", json={"seconds": seconds})
+        self.expect(response, Outcome(200), "advance")
+        self.model.advance(seconds)
+
+    @precondition(lambda self: self.model.access)
+    @rule(what=st.sampled_from(["access", "refresh", "grace", "code"]),
+          index=st.integers(0, 10**6), offset=st.sampled_from([-1, 0, 1]))
+    def jump_to_an_edge(self, what: str, index: int, offset: int) -> None:
+        """To the last second of a lifetime or grace window, or the first one after it."""
+        self.step("jump_to_edge")
+        edges: list[int | None] = {
+            "access": [a.expires_at for a in self.model.access],
+            "refresh": [r.expires_at for r in self.model.refresh],
+            "grace": [r.grace_ends_at() for r in self.model.refresh],
+            "code": [c.expires_at for c in self.model.codes],
+        }[what]
+        future = [e + offset for e in edges if e is not None and e + offset > self.model.now]
+        if future:
+            self.move_clock(pick(future, index) - self.model.now)
+
+    # --- the store API ----------------------------------------------------------------------
+
+    @precondition(lambda self: self.model.access)
+    @rule(index=st.integers(0, 10**6))
+    def call(self, index: int) -> None:
+        self.step("call")
+        self.call_with(pick(self.model.access, index))
+
+    @precondition(lambda self: self.model.access)
+    @rule()
+    def call_with_every_token(self) -> None:
+        self.step("call_with_every_token")
+        for access in self.model.access:
+            self.call_with(access)
+
+    def call_with(self, access: Access) -> None:
+        response = self.send("GET", "/api/v1/orders",
+                             headers={"Authorization": f"Bearer {access.value}"})
+        outcome = self.model.call_orders(access)
+        figures.count(AREA, "api_calls")
+        figures.count(AREA, f"call_{outcome.error or 'ok'}")
+        body = self.expect(response, outcome, f"call with a {access.family.kind} token")
+        if response.status_code < 300:
+            # Independently of the model's bookkeeping: never a 2xx with a dead token.
+            assert not access.revoked and not access.family.revoked
+            assert access.family.authorization.revoked_by is None
+            assert access.expires_at is None or self.model.now <= access.expires_at
+        if outcome.error == "authorization_revoked":
+            assert body["revoked_by"] == access.family.authorization.revoked_by
+
+    # --- invariants -------------------------------------------------------------------------
+
+    @invariant()
+    def authorizations_match_the_model(self) -> None:
+        if not self.merchant:
+            return
+        for store in STORES:
+            response = self.send("GET", "/merchant/v1/authorizations",
+                                 headers=self.merchant[store])
+            listed = [(a["partner_id"], a["status"], a["revoked_by"], frozenset(a["scopes"]))
+                      for a in response.get_json()["authorizations"]]
+            expected = [(a.app, "active" if a.revoked_by is None else "revoked", a.revoked_by,
+                         a.scope) for a in self.model.authorizations if a.store == store]
+            assert listed == expected, store
+
+
+OAuthLifecycle.TestCase.settings = settings(
+    max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, derandomize=True,
+    database=None, suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def test_oauth_lifecycle_matches_the_model() -> None:
+    OAuthLifecycle.TestCase().runTest()
