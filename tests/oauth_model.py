@@ -232,11 +232,18 @@ class OAuthModel:
             return grant_error("refresh_token_expired")
         if scope is not None and not scope <= family.scope:
             return Outcome(400, "invalid_scope")
+        outcome = self.verdict(token)
+        if outcome.reason == "reuse_detected":
+            family.revoked = True
+        return outcome
+
+    def verdict(self, token: Refresh) -> Outcome:
+        """The policy's word on a live refresh token of a live family (no side effects)."""
+        family = token.family
         if token is family.current:
             return OK
         policy = self.policy.get(family.app, "grace")
         if policy == "reuse-detection":
-            family.revoked = True
             return grant_error("reuse_detected")
         ends = token.grace_ends_at()
         if (policy == "grace" and family.current is not None
@@ -277,6 +284,16 @@ class OAuthModel:
                 refresh.family.revoked = True
                 return OK
         return OK
+
+    def introspect(self, token: Access | Refresh, app: str) -> bool:
+        """RFC 7662 `active`: a live token of the asking app; a refresh token only while a
+        refresh with it would succeed."""
+        family = token.family
+        if family.app != app or family.revoked or family.authorization.revoked_by is not None:
+            return False
+        if isinstance(token, Access):
+            return token.status(self.now) == "active"
+        return self.now <= token.expires_at and self.verdict(token).status == 200
 
     # --- the store API -----------------------------------------------------------------
 
