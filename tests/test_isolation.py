@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import figures
+from tests.test_console import Console
 
 UNKNOWN_TOKEN = "tok_00000000deadbeef"
 UNKNOWN_PARTNER = "partner-nobody"
@@ -198,3 +199,91 @@ def test_revoking_at_one_store_leaves_the_other_alone(client: FlaskClient, w: Wo
                          headers=w.merchant_b).status_code == 200
     assert client.get("/api/v1/token", headers={"X-Access-Token": w.value_b_p}).status_code == 401
     assert client.get("/api/v1/token", headers={"X-Access-Token": w.value_a_p}).status_code == 200
+
+
+# --- the web consoles ---------------------------------------------------------------------
+
+def console_answer(console: Console, method: str, path: str, foreign: str, unknown: str,
+                   data: dict[str, Any] | None = None) -> tuple[int, str]:
+    """A console form or page with a foreign id and with an unknown one, redirects followed:
+    the same final page, status and text (ids blanked out; a Flask session cookie carries the
+    message, so the second request sees the same page state as the first)."""
+    results = []
+    for value in (foreign, unknown):
+        form = _substitute(data or {}, foreign, value)
+        if method == "POST":
+            response = console.post(path.replace(foreign, value), form)
+        else:
+            response = console.client.get(path.replace(foreign, value), follow_redirects=True)
+        # Both ids are blanked in both pages: public lists (the partners offered by the Add
+        # partner form) name the foreign id on either page.
+        body = response.get_data(as_text=True).replace(foreign, "<id>").replace(unknown, "<id>")
+        results.append((response.status_code, response.request.path.replace(value, "<id>"),
+                        body))
+    assert results[0] == results[1], f"{method} {path}: foreign and unknown ids differ"
+    assert "<id>" in results[0][2] or results[0][0] == 404, "the page says what was refused"
+    figures.count("isolation", "cross_tenant_probes")
+    figures.count("isolation", "console_probes")
+    return results[0][0], results[0][2]
+
+
+def test_console_merchant_of_store_a_cannot_act_on_store_b(client: FlaskClient, w: World,
+                                                           db_path: Path) -> None:
+    assert client.post("/_mock/clock/freeze").status_code == 200
+    console = Console(client)
+    assert console.sign_in_merchant("demo-store",
+                                    w.merchant_a["X-Merchant-Key"]).status_code == 200
+    before = dump(db_path)
+    probes: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        ("GET", f"/console/merchant/tokens/{w.token_b_q}/renew", w.token_b_q, UNKNOWN_TOKEN,
+         {}),
+        ("POST", f"/console/merchant/tokens/{w.token_b_q}/renew", w.token_b_q, UNKNOWN_TOKEN,
+         {"validity_days": "365"}),
+        ("POST", "/console/merchant/tokens/revoke", w.token_b_q, UNKNOWN_TOKEN,
+         {"token_ids": [w.token_b_q]}),
+        ("POST", "/console/merchant/tokens/revoke", w.token_b_q, UNKNOWN_TOKEN,
+         {"token_ids": [w.token_b_q], "confirmed": "1"}),
+        ("POST", "/console/merchant/tokens/revoke", w.token_b_p, UNKNOWN_TOKEN,
+         {"token_ids": [w.token_a_p, w.token_b_p], "confirmed": "1"}),
+        ("POST", f"/console/merchant/tokens/{w.token_b_q}/email-copy", w.token_b_q,
+         UNKNOWN_TOKEN, {"token_value": w.value_b_q}),
+        ("GET", "/console/merchant/partners/partner-q/revoke-all", "partner-q",
+         UNKNOWN_PARTNER, {}),
+        ("POST", "/console/merchant/partners/partner-q/revoke-all", "partner-q",
+         UNKNOWN_PARTNER, {}),
+        ("POST", f"/console/merchant/authorizations/{w.p_client_id}/revoke", w.p_client_id,
+         UNKNOWN_CLIENT, {}),
+    ]
+    for method, path, foreign, unknown, data in probes:
+        status, body = console_answer(console, method, path, foreign, unknown, data)
+        assert (status == 200 and 'class="message error"' in body) or (
+            method == "GET" and status == 404), (method, path, status)
+    assert dump(db_path) == before
+    page = console.client.get("/console/merchant").get_data(as_text=True)
+    for foreign in (w.token_b_q, w.token_b_p, w.value_b_q):  # partner ids are public
+        assert foreign not in page
+
+
+def test_console_partner_p_cannot_act_on_partner_qs_tokens(client: FlaskClient, w: World,
+                                                           db_path: Path) -> None:
+    assert client.post("/_mock/clock/freeze").status_code == 200
+    console = Console(client)
+    assert console.sign_in_partner(*w.p_auth).status_code == 200
+    before = dump(db_path)
+    probes: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", f"/console/partner/tokens/{w.token_b_q}/renew", {}),
+        ("POST", f"/console/partner/tokens/{w.token_b_q}/renew", {"validity_days": "365"}),
+        ("POST", "/console/partner/tokens/revoke", {"token_ids": [w.token_b_q]}),
+        ("POST", "/console/partner/tokens/revoke",
+         {"token_ids": [w.token_b_q], "confirmed": "1"}),
+        ("POST", "/console/partner/tokens/revoke",
+         {"token_ids": [w.token_b_p, w.token_b_q], "confirmed": "1"}),
+    ]
+    for method, path, data in probes:
+        status, body = console_answer(console, method, path, w.token_b_q, UNKNOWN_TOKEN, data)
+        assert (status == 200 and 'class="message error"' in body) or (
+            method == "GET" and status == 404), (method, path, status)
+    assert dump(db_path) == before
+    for tab in ("active", "expiring", "all"):
+        page = console.client.get(f"/console/partner?tab={tab}").get_data(as_text=True)
+        assert w.token_b_q not in page and w.value_b_q not in page
