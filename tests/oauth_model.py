@@ -134,6 +134,8 @@ class OAuthModel:
     families: list[Family] = field(default_factory=list)
     access: list[Access] = field(default_factory=list)
     refresh: list[Refresh] = field(default_factory=list)
+    #: (store, app) pairs migrated to expiring tokens: no more non-expiring ones there
+    migrated: set[tuple[str, str]] = field(default_factory=set)
 
     # --- time and settings -----------------------------------------------------------
 
@@ -188,6 +190,28 @@ class OAuthModel:
             return grant_error()
         if self.now > code.expires_at or code.authorization.revoked_by is not None:
             return grant_error()
+        if not expiring and (code.authorization.store, code.authorization.app) in self.migrated:
+            return Outcome(400, "invalid_request")
+        return OK
+
+    def mint(self, store: str, app: str, scope: frozenset[str], expiring: bool) -> Outcome:
+        """The control API's shortcut: consent on the merchant's behalf, then a grant."""
+        if not expiring and (store, app) in self.migrated:
+            return Outcome(400, "validation_error")
+        self.consent(store, app, scope)
+        return OK
+
+    def migrate(self, subject: Access) -> Outcome:
+        """Token exchange of a non-expiring offline token for an expiring one: one-time and
+        irreversible per store; every non-expiring token of the app there is revoked."""
+        family = subject.family
+        if family.kind != "offline" or family.authorization.revoked_by is not None or (
+                subject.status(self.now) != "active"):
+            return Outcome(400, "invalid_subject_token")
+        self.migrated.add((family.store, family.app))
+        for old in self.families:
+            if (old.store, old.app, old.kind) == (family.store, family.app, "offline"):
+                old.revoked = True
         return OK
 
     def session_exchange(self, store: str, app: str) -> Authorization:

@@ -128,14 +128,16 @@ class OAuthLifecycle(RuleBasedStateMachine):
     # --- the rules: few, so that each comes up often; each picks what it does -------------
 
     @rule(how=st.sampled_from(["authorize", "authorize", "consent", "code", "token_exchange",
-                               "client_credentials"]),
+                               "client_credentials", "mint", "migrate"]),
           store=st.sampled_from(STORES), app=st.sampled_from(APPS), scope=SCOPE_SETS,
           expiring=st.sampled_from([True, True, True, False]), index=st.integers(0, 10**6))
     def grant(self, how: str, store: str, app: str, scope: frozenset[str], expiring: bool,
               index: int) -> None:
         """Consent and code exchange (or consent alone, or any code ever handed out: fresh,
-        used, expired, of a revoked authorization), token exchange, client credentials."""
-        if how == "code" and not self.model.codes:
+        used, expired, of a revoked authorization), token exchange, client credentials, the
+        control API's shortcut, migration of a non-expiring token."""
+        if (how == "code" and not self.model.codes) or (how == "migrate"
+                                                        and not self.model.access):
             how = "authorize"
         self.step(how)
         if how in ("authorize", "consent"):
@@ -144,6 +146,11 @@ class OAuthLifecycle(RuleBasedStateMachine):
             self.exchange(pick(self.model.codes, index), expiring)
         elif how == "token_exchange":
             self.token_exchange(store, app)
+        elif how == "mint":
+            self.mint(store, app, scope, expiring)
+        elif how == "migrate":
+            perpetual = [a for a in self.model.access if a.family.kind == "offline"]
+            self.migrate(pick(perpetual or self.model.access, index))
         else:
             self.client_credentials(store, app)
 
@@ -232,6 +239,27 @@ class OAuthLifecycle(RuleBasedStateMachine):
         assert body["issued_token_type"] == TYPE_OFFLINE
         authorization = self.model.session_exchange(store, app)
         self.issued(authorization, "expiring", authorization.scope, body)
+
+    def mint(self, store: str, app: str, scope: frozenset[str], expiring: bool) -> None:
+        response = self.send("POST", "/_mock/oauth/tokens", json={
+            "store_id": store, "client_id": self.creds[app][0],
+            "scope": " ".join(sorted(scope)), "expiring": expiring})
+        body = self.expect(response, self.model.mint(store, app, scope, expiring), "mint")
+        if response.status_code == 200:
+            authorization = self.model.active_authorization(store, app)
+            assert authorization is not None
+            self.issued(authorization, "expiring" if expiring else "offline", scope, body)
+
+    def migrate(self, subject: Access) -> None:
+        app = subject.family.app
+        response = self.token(app, grant_type=GRANT_TOKEN_EXCHANGE, subject_token=subject.value,
+                              subject_token_type=TYPE_OFFLINE,
+                              requested_token_type=TYPE_OFFLINE, expiring="1")
+        outcome = self.model.migrate(subject)
+        figures.count(AREA, f"migrate_{outcome.error or 'ok'}")
+        body = self.expect(response, outcome, f"migrate a {subject.family.kind} token")
+        if response.status_code == 200:
+            self.issued(subject.family.authorization, "expiring", subject.family.scope, body)
 
     def client_credentials(self, store: str, app: str) -> None:
         response = self.token(app, grant_type="client_credentials", store_id=store)
@@ -398,7 +426,8 @@ MUST_MEET = ("refresh_ok", "refresh_ok_in_grace", "refresh_refresh_token_retired
              "refresh_refresh_token_revoked", "refresh_authorization_revoked",
              "refresh_invalid_scope", "call_ok", "call_token_expired", "call_token_revoked",
              "call_authorization_revoked", "call_insufficient_scope", "code_400",
-             "introspect_active", "introspect_inactive", "revoke_authorization_404")
+             "introspect_active", "introspect_inactive", "revoke_authorization_404",
+             "migrate_ok", "migrate_invalid_subject_token")
 
 
 def test_oauth_lifecycle_matches_the_model() -> None:
