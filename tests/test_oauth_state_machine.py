@@ -107,7 +107,6 @@ class OAuthLifecycle(RuleBasedStateMachine):
 
     def step(self, name: str) -> None:
         figures.count(AREA, "steps")
-        figures.count(AREA, f"rule_{name}")
 
     # --- the world --------------------------------------------------------------------------
 
