@@ -205,8 +205,11 @@ class OAuthModel:
         """Token exchange of a non-expiring offline token for an expiring one: one-time and
         irreversible per store; every non-expiring token of the app there is revoked."""
         family = subject.family
-        if family.kind != "offline" or family.authorization.revoked_by is not None or (
-                subject.status(self.now) != "active"):
+        if family.kind != "offline":
+            return Outcome(400, "invalid_subject_token")
+        if family.authorization.revoked_by is not None:
+            return Outcome(400, "invalid_subject_token", "authorization_revoked")
+        if subject.status(self.now) != "active":
             return Outcome(400, "invalid_subject_token")
         self.migrated.add((family.store, family.app))
         for old in self.families:
