@@ -493,6 +493,9 @@ def test_every_console_route_is_in_openapi_yaml(app: Flask) -> None:
 def test_partner_test_button_reports_working_expired_and_unknown_tokens(
         partner: Console, client: FlaskClient, world: dict[str, Any]) -> None:
     token = world["partner_token"]["token_value"]
+    page_text = text(partner.get("/console/partner"))
+    assert "<title>Manage Partner Tokens — Demo Sync App" in page_text
+    assert page_text.count('id="test-token"') == 1
     works = partner.post("/console/partner/test", {"token_value": token})
     assert any(m.startswith("Test passed: the token works for store demo-store")
                for m in messages(works)), messages(works)
