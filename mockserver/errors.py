@@ -287,6 +287,20 @@ class InvalidScope(OAuthError):
     message = "The requested scope is invalid or exceeds the granted scope."
 
 
+class UnsupportedResponseType(OAuthError):
+    """RFC 6749 §4.1.2.1: only the authorization code flow is offered."""
+
+    error = "unsupported_response_type"
+    message = "Only response_type=code is supported."
+
+
+class AccessDenied(OAuthError):
+    """RFC 6749 §4.1.2.1: the merchant denied the request on the consent page."""
+
+    error = "access_denied"
+    message = "The merchant denied the request."
+
+
 class InvalidSubjectToken(OAuthError):
     """Platform rule: a bad session token in a token exchange → 400 `invalid_subject_token`."""
 

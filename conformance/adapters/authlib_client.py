@@ -11,21 +11,14 @@ from typing import Any
 
 from authlib.integrations.requests_client import OAuth2Session
 
-from conformance.adapters import save_token
+from conformance.adapters import SessionClient, save_token, stored_token
 from conformance.config import Config
 
-TIMEOUT = 10
 
-
-class AuthlibClient:
+class AuthlibClient(SessionClient):
     def __init__(self, config: Config) -> None:
-        self.config = config
-        stored = config.storage
-        token: dict[str, Any] = {"access_token": stored["access_token"], "token_type": "Bearer"}
-        if stored.get("refresh_token"):
-            token["refresh_token"] = stored["refresh_token"]
-        if stored.get("expires_at") is not None:
-            token["expires_at"] = stored["expires_at"]
+        super().__init__(config)
+        token = stored_token(config)
         self.session = OAuth2Session(
             client_id=config.client_id, client_secret=config.client_secret, token=token,
             token_endpoint=config.token_url, update_token=self._save)
@@ -33,13 +26,6 @@ class AuthlibClient:
     def _save(self, token: dict[str, Any], refresh_token: str | None = None,
               access_token: str | None = None) -> None:
         save_token(self.config, token, refresh_token)
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.session.request(method, self.config.base_url + path, timeout=TIMEOUT,
-                                    **kwargs)
-
-    def close(self) -> None:
-        self.session.close()
 
 
 def factory(config: Config) -> AuthlibClient:

@@ -14,22 +14,15 @@ from typing import Any
 
 from requests_oauthlib import OAuth2Session
 
-from conformance.adapters import save_token
+from conformance.adapters import SessionClient, save_token, stored_token
 from conformance.config import Config
 
-TIMEOUT = 10
 
-
-class RequestsOAuthlibClient:
+class RequestsOAuthlibClient(SessionClient):
     def __init__(self, config: Config) -> None:
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
-        self.config = config
-        stored = config.storage
-        token: dict[str, Any] = {"access_token": stored["access_token"], "token_type": "Bearer"}
-        if stored.get("refresh_token"):
-            token["refresh_token"] = stored["refresh_token"]
-        if stored.get("expires_at") is not None:
-            token["expires_at"] = stored["expires_at"]
+        super().__init__(config)
+        token = stored_token(config)
         self.session = OAuth2Session(
             client_id=config.client_id, token=token, auto_refresh_url=config.token_url,
             auto_refresh_kwargs={"client_id": config.client_id,
@@ -38,13 +31,6 @@ class RequestsOAuthlibClient:
 
     def _save(self, token: dict[str, Any]) -> None:
         save_token(self.config, {"refresh_token": None, **token})
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.session.request(method, self.config.base_url + path, timeout=TIMEOUT,
-                                    **kwargs)
-
-    def close(self) -> None:
-        self.session.close()
 
 
 def factory(config: Config) -> RequestsOAuthlibClient:

@@ -9,11 +9,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mockserver.credentials import hash_secret, new_id, new_secret
 from mockserver.errors import (
+    AccessDenied,
     ConsentError,
     NotFound,
     OAuthError,
     OAuthInvalidRequest,
     PlanNotSupported,
+    UnsupportedResponseType,
 )
 from mockserver.models import Partner, Store
 from mockserver.oauth import repository
@@ -22,16 +24,6 @@ from mockserver.oauth.models import CHALLENGE_RE, CODE_PREFIX, parse_scope, scop
 from mockserver.oauth.settings import OAuthSettings
 from mockserver.tenants import Tenants
 from mockserver.wire import iso
-
-
-class UnsupportedResponseType(OAuthError):
-    error = "unsupported_response_type"
-    message = "Only response_type=code is supported."
-
-
-class AccessDenied(OAuthError):
-    error = "access_denied"
-    message = "The merchant denied the request."
 
 
 @dataclass(frozen=True)
