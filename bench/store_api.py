@@ -15,6 +15,7 @@ import argparse
 import http.client
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -169,7 +170,8 @@ def run_latency(rounds: int, calls: int) -> dict[str, float]:
             for samples, extra in order if i % 2 == 0 else reversed(order):
                 samples.append(validation_p50(extra, calls, tmp))
             for name in os.listdir(tmp):
-                os.remove(os.path.join(tmp, name))
+                path = os.path.join(tmp, name)
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     s, lg = statistics.median(small), statistics.median(large)
     return {"p50_10_us": s * 1e6, "p50_100k_us": lg * 1e6, "ratio": lg / s}
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mockserver import auth_cache
+from mockserver import auth_cache, events, journal
 from mockserver.clock import ClockState
 
 SCHEMA_VERSION = 1
@@ -214,7 +214,12 @@ class Database:
         self._lock_fd = -1  # the flock file, opened anew in each process
         self._lock_pid = -1
         conn = self.connection()
-        conn.executescript(SCHEMA + auth_cache.SCHEMA + "\n".join(self.extra_schema))
+        #: Where the hot path's events wait to be folded in (none for an in-memory database,
+        #: which has one process and writes them at once).
+        self.journal = (None if self.path == ":memory:"
+                        else journal.Journal(self.path + ".journal", events.INSERT))
+        conn.executescript(SCHEMA + auth_cache.SCHEMA + journal.SCHEMA
+                           + "\n".join(self.extra_schema))
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
@@ -262,6 +267,8 @@ class Database:
         with self._exclusive():
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if self.journal is not None:  # the journal's events go first, in order
+                    self.journal.fold(conn)
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -274,6 +281,19 @@ class Database:
         with self._exclusive():
             conn.execute(sql, args)
 
+    def record_event(self, params: tuple[object, ...]) -> None:
+        """Logs one event (see `events.row`) from the hot path, through the journal."""
+        if self.journal is None:
+            self.write_one(events.INSERT, params)
+        elif self.journal.append(params) and not self.connection().in_transaction:
+            self.fold_journal()  # a file was retired: fold it now rather than let files pile up
+
+    def fold_journal(self) -> None:
+        """Brings every event of every answered call into the `events` table: readers of
+        the event log call this first."""
+        with self.write():
+            pass
+
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several reads."""
@@ -285,6 +305,8 @@ class Database:
             conn.execute("COMMIT")
 
     def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -318,7 +340,7 @@ class Database:
         return ClockState(offset_seconds=row[0], frozen_at=row[1])
 
     def save_clock(self, sandbox: str, state: ClockState) -> None:
-        self.connection().execute(
+        self.write_one(
             "INSERT INTO clocks(sandbox, offset_seconds, frozen_at) VALUES (?, ?, ?) "
             "ON CONFLICT(sandbox) DO UPDATE SET offset_seconds = excluded.offset_seconds, "
             "frozen_at = excluded.frozen_at",

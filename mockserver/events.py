@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.wire import iso
+
+if TYPE_CHECKING:
+    from mockserver.db import Database
+
+#: One encoder for every event's detail (json.dumps with options would build one per call).
+_DETAIL = json.JSONEncoder(sort_keys=True)
 
 INSERT = ("INSERT INTO events(sandbox, at, kind, store_id, partner_id, token_id, actor, detail) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -18,7 +24,7 @@ def row(kind: str, /, *, sandbox: str, at: datetime, store_id: str | None = None
         **detail: Any) -> tuple[object, ...]:
     """The parameters of one event row, for `INSERT`."""
     return (sandbox, at.timestamp(), kind, store_id, partner_id, token_id, actor,
-            json.dumps(detail, sort_keys=True))
+            _DETAIL.encode(detail))
 
 
 def record(
@@ -53,7 +59,7 @@ def to_wire(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def query(
-    conn: sqlite3.Connection,
+    db: Database,
     sandbox: str,
     *,
     after_id: int = 0,
@@ -64,6 +70,8 @@ def query(
     limit: int = 1000,
     newest_first: bool = False,
 ) -> list[dict[str, Any]]:
+    """The log as of now: every event of every call already answered, by any worker."""
+    db.fold_journal()
     sql = "SELECT * FROM events WHERE sandbox = ? AND id > ?"
     args: list[Any] = [sandbox, after_id]
     for column, value in (("token_id", token_id), ("store_id", store_id),
@@ -80,4 +88,4 @@ def query(
             args.append(kind)
     sql += f" ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?"
     args.append(limit)
-    return [to_wire(row) for row in conn.execute(sql, args)]
+    return [to_wire(row) for row in db.connection().execute(sql, args)]

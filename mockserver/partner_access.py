@@ -77,6 +77,7 @@ class Authenticated:
     token: PartnerToken
     store: Store
     now: datetime
+    status: Status
 
 
 class PartnerAccess:
@@ -270,9 +271,9 @@ class PartnerAccess:
         token, store, clock_state = self._lookup(hash_secret(plaintext))
         now = Clock.at(clock_state)
         try:
-            check_usable(token, now)
+            status = check_usable(token, now)
         except BearerChallenge as rejected:
-            self.db.write_one(events.INSERT, events.row(
+            self.db.record_event(events.row(
                 "token.rejected", sandbox=store.sandbox, at=now, store_id=store.id,
                 partner_id=token.partner_id, token_id=token.id, actor="partner",
                 reason=rejected.error, method=method, path=path))
@@ -281,11 +282,12 @@ class PartnerAccess:
             self.db.write_one("UPDATE partner_tokens SET first_used_at = ? WHERE id = ? "
                               "AND first_used_at IS NULL", (now.timestamp(), token.id))
             token = replace(token, first_used_at=now.timestamp())
-        self.db.write_one(events.INSERT, events.row(
+            status = token.status(now)
+        self.db.record_event(events.row(
             "token.used", sandbox=store.sandbox, at=now, store_id=store.id,
             partner_id=token.partner_id, token_id=token.id, actor="partner", method=method,
             path=path))
-        return Authenticated(token, store, now)
+        return Authenticated(token, store, now, status)
 
     def _lookup(self, digest: str) -> tuple[PartnerToken, Store, ClockState]:
         """The token, its store and its sandbox's clock: from this process's cache while the

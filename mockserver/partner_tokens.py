@@ -74,13 +74,15 @@ class PartnerToken:
         return self.is_valid(now) and remaining <= EXPIRING_WINDOW_DAYS * DAY
 
 
-def check_usable(token: PartnerToken, now: datetime) -> None:
-    """Seed 001: a revoked token fails at once; seed 000: the original fails after its expiry."""
+def check_usable(token: PartnerToken, now: datetime) -> Status:
+    """Seed 001: a revoked token fails at once; seed 000: the original fails after its expiry.
+    Returns the status of a token that may be used."""
     status = token.status(now)
     if status is Status.REVOKED:
         raise TokenRevoked("The access token was revoked", token_id=token.id)
     if status is Status.EXPIRED:
         raise TokenExpired("The access token expired", token_id=token.id)
+    return status
 
 
 def check_renewable(token: PartnerToken, now: datetime) -> None:

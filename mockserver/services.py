@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ class Caller:
     #: None grants every scope (partner tokens carry no scopes).
     scopes: frozenset[str] | None = None
     #: Headers added to the response (e.g. the expiry of a renewed token).
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
     #: What `GET /api/v1/token` reports; built only when asked for (off the hot path).
     describe: Callable[[], dict[str, Any]] = dict
     #: Called once the scope check is done: with None when the call is let through, or with

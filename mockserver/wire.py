@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from mockserver.errors import InvalidJson, UnsupportedMediaType, ValidationFailed
@@ -16,8 +17,14 @@ def iso(instant: datetime | float | None) -> str | None:
     if instant is None:
         return None
     if not isinstance(instant, datetime):
-        instant = datetime.fromtimestamp(instant, UTC)
+        return _iso_epoch(instant)
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=4096)
+def _iso_epoch(seconds: float) -> str:
+    """Stored instants (a token's expiry, …) come back on every call that shows them."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(value: Any, field: str) -> datetime:

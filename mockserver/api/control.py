@@ -196,7 +196,7 @@ def create_partner() -> Any:
 @bp.get("/events")
 def list_events() -> Any:
     return jsonify({"events": events.query(
-        services().db.connection(), sandbox(),
+        services().db, sandbox(),
         after_id=query_int("after_id", 0, 0, 2**62), kind=query_text("kind"),
         token_id=query_text("token_id"), store_id=query_text("store_id"),
         partner_id=query_text("partner_id"), limit=query_int("limit", 1000, 1, 10_000),

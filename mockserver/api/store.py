@@ -34,13 +34,14 @@ READ_STORE = None  # any valid token may read the store and describe itself
 def presented_token() -> str:
     """RFC 6750 §2.1 header, or the vendor header `X-Access-Token`; never both with different
     values (§2: one method per request)."""
+    environ = request.environ  # read once: every call of the store API comes through here
     bearer = None
-    header = request.headers.get("Authorization")
+    header: str | None = environ.get("HTTP_AUTHORIZATION")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             bearer = value.strip()
-    vendor = request.headers.get("X-Access-Token", "").strip() or None
+    vendor: str | None = environ.get("HTTP_X_ACCESS_TOKEN", "").strip() or None
     if bearer and vendor and bearer != vendor:
         raise InvalidRequest("Send the token in one header only.")
     token = bearer or vendor
@@ -52,13 +53,13 @@ def presented_token() -> str:
 def authenticate() -> Caller:
     token = presented_token()
     svc = services()
+    method, path = request.method, request.path
     for authenticator in svc.authenticators:
-        caller = authenticator(svc, token, request.method, request.path)
+        caller = authenticator(svc, token, method, path)
         if caller is not None:
             return caller
-    with svc.db.write() as conn:
-        events.record(conn, "token.rejected", sandbox="default", at=svc.clock().now(),
-                      reason="token_unknown", method=request.method, path=request.path)
+    svc.db.record_event(events.row("token.rejected", sandbox="default", at=svc.clock().now(),
+                                   reason="token_unknown", method=method, path=path))
     raise TokenUnknown()
 
 
@@ -83,7 +84,7 @@ def requires(scope: str | None) -> Callable[[F], F]:
 def caller_headers(response: Response) -> Response:
     caller: Caller | None = g.get("caller")
     if caller is not None:
-        response.headers.update(caller.headers)
+        response.headers.extend(caller.headers)  # names the view never sets
     return response
 
 

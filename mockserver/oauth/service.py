@@ -261,7 +261,7 @@ class OAuth:
             self._rejected(use.store.sandbox, use.now, use.token, use.family,
                            "insufficient_scope", method, path, scope=denied_scope)
             return
-        self.db.write_one(events.INSERT, events.row(
+        self.db.record_event(events.row(
             "oauth.access.used", sandbox=use.store.sandbox, at=use.now, store_id=use.store.id,
             partner_id=use.family.partner_id, token_id=use.token.id, actor="partner",
             family_id=use.family.id, method=method, path=path))
@@ -269,7 +269,7 @@ class OAuth:
     def _rejected(self, sandbox: str, now: datetime, token: AccessToken | None,
                   family: Family | None, reason: str, method: str, path: str,
                   **detail: Any) -> None:
-        self.db.write_one(events.INSERT, events.row(
+        self.db.record_event(events.row(
             "oauth.access.rejected", sandbox=sandbox, at=now,
             store_id=family.store_id if family else None,
             partner_id=family.partner_id if family else None,

@@ -68,7 +68,7 @@ def panel_page(world: dict[str, Any] | None = None) -> Any:
     return page(
         "panel.html", sandbox=c.sandbox, now=iso(now), frozen=state.frozen,
         offset=state.offset_seconds, steps=STEPS, tokens=tokens, world=world,
-        timeline=events.query(conn, c.sandbox, limit=TIMELINE_LENGTH, newest_first=True),
+        timeline=events.query(svc.db, c.sandbox, limit=TIMELINE_LENGTH, newest_first=True),
         messages=outbox.query(conn, c.sandbox, limit=TIMELINE_LENGTH, newest_first=True),
     )
 
