@@ -1,31 +1,16 @@
-"""A per-process cache for the store API's gate, trusted only while the database's
-`auth_version` is unchanged.
+"""A per-process cache for the store API's gate, trusted only while the database's write
+generation (see `generation.py`) is unchanged.
 
-Triggers bump the version on every change to the tables the gate reads (tokens, stores,
-clocks), whoever makes the change and in whichever worker, so a revocation is seen by the very
-next request everywhere. An entry remembers the version read *before* it was loaded, so it can
-only ever be newer than its label, never staler.
+Every write transaction, whoever makes it and in whichever worker, moves the generation, so a
+revocation is seen by the very next request everywhere. An entry remembers the generation read
+*before* it was loaded, so it can only ever be newer than its label, never staler.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
-
-WATCHED_TABLES = ("partner_tokens", "stores", "clocks")
-
-SCHEMA = "INSERT OR IGNORE INTO meta(key, value) VALUES ('auth_version', '0');\n" + "\n".join(
-    f"CREATE TRIGGER IF NOT EXISTS auth_version_{table}_{op.lower()} AFTER {op} ON {table} "
-    "BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'auth_version'; END;"
-    for table in WATCHED_TABLES for op in ("INSERT", "UPDATE", "DELETE")
-)
-
-
-def current_version(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key = 'auth_version'").fetchone()
-    return int(row[0])
 
 
 class VersionedCache(Generic[V]):

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mockserver import auth_cache, events, journal
+from mockserver import events, journal
 from mockserver.clock import ClockState
+from mockserver.generation import WriteGeneration
 
 SCHEMA_VERSION = 1
 
@@ -213,17 +214,18 @@ class Database:
         self._write_lock = threading.RLock()  # this process's threads
         self._lock_fd = -1  # the flock file, opened anew in each process
         self._lock_pid = -1
-        conn = self.connection()
+        self._generation = WriteGeneration()
         #: Where the hot path's events wait to be folded in (none for an in-memory database,
         #: which has one process and writes them at once).
         self.journal = (None if self.path == ":memory:"
                         else journal.Journal(self.path + ".journal", events.INSERT))
-        conn.executescript(SCHEMA + auth_cache.SCHEMA + journal.SCHEMA
-                           + "\n".join(self.extra_schema))
-        conn.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+        conn = self.connection()
+        with self._exclusive():
+            conn.executescript(SCHEMA + journal.SCHEMA + "\n".join(self.extra_schema))
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -240,24 +242,41 @@ class Database:
             self._local.pid = os.getpid()
         return conn
 
+    def _process_files(self) -> None:
+        """Opens this process's own descriptor of the lock file (an `flock` must not be shared
+        across a fork) and maps the write generation it holds."""
+        with self._write_lock:
+            if self._lock_pid != os.getpid():
+                fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                self._generation.attach(fd)
+                self._lock_fd, self._lock_pid = fd, os.getpid()
+
+    def generation(self) -> int | None:
+        """The write generation (see `generation.py`), or None while a write is under way:
+        what a cache of database reads is labelled with."""
+        if self._lock_pid != os.getpid() and self.path != ":memory:":
+            self._process_files()
+        return self._generation.current()
+
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
         with self._write_lock:
-            if self.path == ":memory:":  # one process only: the thread lock is enough
+            if getattr(self._local, "writing", False):  # this thread already holds it
                 yield
                 return
-            if self._lock_pid != os.getpid():
-                self._lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-                self._lock_pid = os.getpid()
-            depth = getattr(self._local, "lock_depth", 0)
-            if depth == 0:
+            on_disk = self.path != ":memory:"  # else one process: the thread lock is enough
+            if on_disk:
+                if self._lock_pid != os.getpid():
+                    self._process_files()
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            self._local.lock_depth = depth + 1
+            self._local.writing = True
+            self._generation.begin()
             try:
                 yield
             finally:
-                self._local.lock_depth = depth
-                if depth == 0:
+                self._generation.end()
+                self._local.writing = False
+                if on_disk:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from mockserver import auth_cache, events, outbox
+from mockserver import events, outbox
 from mockserver.auth_cache import VersionedCache
 from mockserver.clock import Clock, ClockState
 from mockserver.credentials import hash_secret, new_id, new_secret, same
@@ -291,13 +291,13 @@ class PartnerAccess:
 
     def _lookup(self, digest: str) -> tuple[PartnerToken, Store, ClockState]:
         """The token, its store and its sandbox's clock: from this process's cache while the
-        database's auth version stands, else in one query."""
-        conn = self.db.connection()
-        version = auth_cache.current_version(conn)
-        cached = self._cache.get(digest, version)
-        if cached is not None:
-            return cached
-        row = conn.execute(AUTH_QUERY, (digest,)).fetchone()
+        database's write generation stands, else in one query."""
+        generation = self.db.generation()
+        if generation is not None:
+            cached = self._cache.get(digest, generation)
+            if cached is not None:
+                return cached
+        row = self.db.connection().execute(AUTH_QUERY, (digest,)).fetchone()
         if row is None or not same(row["token_hash"], digest):
             raise TokenUnknown()
         found = (
@@ -306,7 +306,8 @@ class PartnerAccess:
                   plan=Plan(row["s_plan"]), email=row["s_email"], created_at=row["s_created_at"]),
             ClockState(offset_seconds=row["c_offset"] or 0.0, frozen_at=row["c_frozen_at"]),
         )
-        self._cache.put(digest, version, found)
+        if generation is not None:
+            self._cache.put(digest, generation, found)
         return found
 
     # --- helpers ------------------------------------------------------------------------

@@ -3,6 +3,8 @@ HTTP server (werkzeug in a daemon thread on port 0) where the wire matters."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,42 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
+from mockserver.db import Database
 from tests.spec import check_response
+
+WRITE_SQL = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+
+
+def trace_stray_writes(db: Database, conn: sqlite3.Connection, stray: list[str]) -> None:
+    """Records in `stray` every statement on `conn` that changes the database without the
+    database's write lock (which moves the write generation that the gate's cache trusts)."""
+    local = db._local
+
+    def trace(sql: str) -> None:
+        if WRITE_SQL.match(sql) and not getattr(local, "writing", False):
+            stray.append(sql)
+
+    conn.set_trace_callback(trace)
+
+
+@pytest.fixture(autouse=True)
+def writes_hold_the_write_lock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every in-process test doubles as a check that no code path writes around the lock: a
+    write that did not move the write generation could leave a revoked token cached."""
+    stray: list[str] = []
+    traced: set[int] = set()
+    original = Database.connection
+
+    def connection(self: Database) -> sqlite3.Connection:
+        conn = original(self)
+        if id(conn) not in traced:
+            traced.add(id(conn))
+            trace_stray_writes(self, conn, stray)
+        return conn
+
+    monkeypatch.setattr(Database, "connection", connection)
+    yield
+    assert not stray, f"statements that changed the database without the write lock: {stray}"
 
 
 @pytest.fixture
