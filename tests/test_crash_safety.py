@@ -2,7 +2,8 @@
 revoke, OAuth refresh, inventory update), SIGKILL to master and workers at random moments
 (seeded), restart, and check that:
 
-- every operation that got a 2xx is there after the restart;
+- every operation that got a 2xx is there after the restart, including the usage event of
+  every store-API call answered (written behind, through the journal);
 - the one operation in flight at the kill happened whole or not at all;
 - every refresh token handed out behaves per the default `grace` policy: the newest one the
   client holds refreshes (even when the kill ate the response to a committed refresh: that
@@ -40,6 +41,7 @@ class Acknowledged:
     revoked: set[str] = field(default_factory=set)
     inventory: dict[int, int] = field(default_factory=dict)  # product -> quantity
     refresh_tokens: list[str] = field(default_factory=list)  # handed out, oldest first
+    uses: int = 0  # answered GET /api/v1/orders calls, each logged as a usage event
     operations: int = 0
 
 
@@ -63,7 +65,7 @@ class Driver:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             kind = self.rng.choice(["issue", "renew", "revoke", "refresh", "inventory",
-                                    "refresh"])
+                                    "refresh", "use"])
             try:
                 getattr(self, kind)()
             except requests.RequestException:
@@ -132,6 +134,12 @@ class Driver:
         assert response.status_code == 200, response.text
         self.acked.refresh_tokens.append(response.json()["refresh_token"])
 
+    def use(self) -> None:
+        response = self.send("use", None, "GET", "/api/v1/orders",
+                             headers={"Authorization": f"Bearer {self.partner_token}"})
+        assert response.status_code == 200, response.text
+        self.acked.uses += 1
+
     def inventory(self) -> None:
         product, quantity = self.rng.randint(1, 24), self.rng.randint(0, 1000)
         response = self.send("inventory", (product, quantity), "PUT",
@@ -176,6 +184,10 @@ def check_survivors(server: ServerProcess, driver: Driver, acked: Acknowledged) 
         if got.status_code == 401:
             assert got.json()["error"] == "token_revoked", got.text
 
+    uses = logged_uses(url, driver.partner_token_id)
+    allowed_uses = {acked.uses, acked.uses + 1} if in_flight == ("use", None) else {acked.uses}
+    assert uses in allowed_uses, (uses, acked.uses, in_flight)
+
     products = {p["id"]: p["inventory"] for p in requests.get(
         url + "/api/v1/products", timeout=TIMEOUT,
         headers={"Authorization": f"Bearer {driver.partner_token}"}).json()["products"]}
@@ -199,12 +211,25 @@ def check_survivors(server: ServerProcess, driver: Driver, acked: Acknowledged) 
     acked.refresh_tokens.append(response.json()["refresh_token"])
     if in_flight is not None:
         figures.count("crash_safety", "operations_cut_by_a_kill")
-        settle(in_flight, acked, listed, products)
+        settle(in_flight, acked, listed, products, uses)
         driver.in_flight = None
 
 
+def logged_uses(url: str, token_id: str) -> int:
+    """Usage events of `GET /api/v1/orders` with the token, read page by page."""
+    count, after = 0, 0
+    while True:
+        page = requests.get(url + "/_mock/events", timeout=TIMEOUT, params={
+            "token_id": token_id, "kind": "token.used", "after_id": after,
+            "limit": 1000}).json()["events"]
+        if not page:
+            return count
+        count += sum(e["detail"]["path"] == "/api/v1/orders" for e in page)
+        after = page[-1]["id"]
+
+
 def settle(in_flight: tuple[str, Any], acked: Acknowledged, listed: dict[str, Any],
-           products: dict[int, int]) -> None:
+           products: dict[int, int], uses: int) -> None:
     """The write cut by the kill happened whole or not at all (checked above); from now on
     what the database says about it is what the next rounds expect."""
     kind, argument = in_flight
@@ -214,6 +239,8 @@ def settle(in_flight: tuple[str, Any], acked: Acknowledged, listed: dict[str, An
         acked.revoked.add(argument)
     elif kind == "renew" and listed[argument]["successor_id"] is not None:
         acked.renewed[argument] = listed[argument]["successor_id"]
+    elif kind == "use":
+        acked.uses = uses
 
 
 def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
@@ -249,4 +276,5 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         server.stop()
     check_database(server.db)
     figures.count("crash_safety", "acknowledged_operations", acked.operations)
+    figures.count("crash_safety", "acknowledged_calls_logged", acked.uses)
     figures.note("crash_safety", "lost", 0)

@@ -1,12 +1,15 @@
 """Races: gunicorn with 3 worker processes, parallel clients released together on the same
-tokens — renew/renew, renew/revoke, refresh/refresh, refresh/revoke. The invariants hold, no
-5xx, no "database is locked". Budget: `ROUNDS` rounds of each race, `CLIENTS` clients each."""
+tokens — renew/renew, renew/revoke, refresh/refresh, refresh/revoke, and calls spread over
+the workers around a revocation (each worker's gate cache, each worker's usage journal). The
+invariants hold, no 5xx, no "database is locked". Budget: `ROUNDS` rounds of each race,
+`CLIENTS` clients each."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +185,31 @@ def test_refresh_revoke_ends_the_family(server: ServerProcess, world: dict[str, 
             again = api.refresh(body["refresh_token"])()
             assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
         figures.count("races", "refresh_revoke")
+
+
+def test_calls_across_workers_see_a_revocation_at_once_and_are_all_logged(
+        server: ServerProcess, world: dict[str, Any]) -> None:
+    api = Api(server, world)
+    for round_ in range(ROUNDS // 2):
+        token_id, plaintext = api.fresh_partner_token(f"gate-{round_}")
+        headers = {"Authorization": f"Bearer {plaintext}"}
+        orders = [partial(requests.get, api.url + "/api/v1/orders", headers=headers,
+                          timeout=TIMEOUT) for _ in range(CLIENTS)]
+        # every call on a new connection: the kernel spreads them over the workers, whose
+        # gate caches now hold the token
+        assert [r.status_code for r in together(*orders)] == [200] * CLIENTS
+        revoked = api.post("/merchant/v1/tokens/revoke", json={"token_ids": [token_id]},
+                           headers=api.merchant)()
+        assert revoked.status_code == 200
+        refused = together(*orders)
+        assert [(r.status_code, r.json()["error"]) for r in refused] == [
+            (401, "token_revoked")] * CLIENTS
+        log = requests.get(api.url + "/_mock/events", params={"token_id": token_id},
+                           timeout=TIMEOUT).json()["events"]
+        kinds = [e["kind"] for e in log if e["kind"] != "token.issued"]
+        assert kinds == ["token.used"] * CLIENTS + ["token.revoked"] + ["token.rejected"] * (
+            CLIENTS), kinds
+        figures.count("races", "revoke_under_load")
 
 
 def _basic_of(api: Api, partner_id: str) -> tuple[str, str]:
