@@ -84,7 +84,8 @@ def requires(scope: str | None) -> Callable[[F], F]:
 def caller_headers(response: Response) -> Response:
     caller: Caller | None = g.get("caller")
     if caller is not None:
-        response.headers.extend(caller.headers)  # names the view never sets
+        for name, value in caller.headers.items():  # names the views never set
+            response.headers.add(name, value)
     return response
 
 
