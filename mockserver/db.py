@@ -326,6 +326,11 @@ class Database:
     def close(self) -> None:
         if self.journal is not None:
             self.journal.close()
+        with self._write_lock:
+            if self._lock_pid == os.getpid():
+                self._generation.detach()
+                os.close(self._lock_fd)
+                self._lock_fd, self._lock_pid = -1, -1
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

@@ -34,10 +34,15 @@ class WriteGeneration:
             os.ftruncate(fd, COUNTER.size)  # zeros; growing never overwrites a counter
         self._map = mmap.mmap(fd, COUNTER.size)
 
+    def detach(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+
     def current(self) -> int | None:
         """The generation, or None while a write is under way."""
-        value = COUNTER.unpack_from(self._map)[0] if self._map is not None else self._value
-        return None if value & 1 else int(value)
+        value = self._load()
+        return None if value & 1 else value
 
     def begin(self) -> None:
         """Called by the writer holding the write lock, before it writes."""

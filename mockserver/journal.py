@@ -55,7 +55,6 @@ class Journal:
         self._lock = threading.Lock()  # this process's appenders against a rotation
         self._fd = -1
         self._pid = -1
-        self._name = ""
         self._size = 0
 
     # --- appending (any thread, no database lock) -----------------------------------
@@ -80,8 +79,8 @@ class Journal:
 
     def _open(self) -> None:
         os.makedirs(self.directory, exist_ok=True)
-        self._name = f"{os.getpid()}-{secrets.token_hex(4)}.jsonl"
-        fd = os.open(os.path.join(self.directory, self._name),
+        name = f"{os.getpid()}-{secrets.token_hex(4)}.events"
+        fd = os.open(os.path.join(self.directory, name),
                      os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)  # held while this process lives: "owned"
         self._fd, self._pid, self._size = fd, os.getpid(), 0
