@@ -200,13 +200,18 @@ RESETTABLE = (
 )
 
 
+#: The columns and the join that bring a store's sandbox clock into a query on `stores s`;
+#: `joined_clock` reads them back.
+CLOCK_COLUMNS = "c.offset_seconds AS c_offset, c.frozen_at AS c_frozen_at"
+CLOCK_JOIN = "LEFT JOIN clocks c ON c.sandbox = s.sandbox"
+
+
+def joined_clock(row: sqlite3.Row) -> ClockState:
+    return ClockState(offset_seconds=row["c_offset"] or 0.0, frozen_at=row["c_frozen_at"])
+
+
 class Database:
     """A SQLite file shared by every thread and worker process of the server."""
-
-    #: Extra DDL run after the base schema (other concerns append theirs at import time).
-    extra_schema: list[str] = []
-    #: Extra tables a reset empties, children first, before the base ones.
-    extra_resettable: list[str] = []
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -221,7 +226,7 @@ class Database:
                         else journal.Journal(self.path + ".journal", events.INSERT))
         conn = self.connection()
         with self._exclusive():
-            conn.executescript(SCHEMA + journal.SCHEMA + "\n".join(self.extra_schema))
+            conn.executescript(SCHEMA + journal.SCHEMA)
             conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -350,7 +355,7 @@ class Database:
         return int(row[0]) == 0
 
     def wipe(self, conn: sqlite3.Connection) -> None:
-        for table in [*self.extra_resettable, *RESETTABLE]:
+        for table in RESETTABLE:
             conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     # --- ClockStore -------------------------------------------------------------------

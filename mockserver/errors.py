@@ -220,6 +220,10 @@ class AuthorizationRevoked(BearerChallenge):
 
 # --- OAuth 2.0 endpoint errors (RFC 6749 §5.2, RFC 7009, RFC 8693) -----------------------
 
+#: RFC 6749 §5.1: token responses, and their errors, must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 class OAuthError(ApiError):
     """Errors of the OAuth endpoints, answered in RFC 6749 §5.2 form
     `{"error": code, "error_description": text}` and never cached."""
@@ -233,7 +237,7 @@ class OAuthError(ApiError):
         return body
 
     def headers(self) -> dict[str, str]:
-        return {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        return dict(NO_STORE)  # a copy: subclasses add to it
 
 
 class OAuthInvalidRequest(OAuthError):

@@ -94,14 +94,14 @@ class Journal:
 
     # --- folding (inside a write transaction) ---------------------------------------
 
-    def fold(self, conn: sqlite3.Connection) -> int:
+    def fold(self, conn: sqlite3.Connection) -> None:
         """Moves every whole record not yet folded into the database, oldest first, and
         deletes retired files whose records are all in. Must run inside a write transaction
-        (the database's write lock is what keeps two folds apart); returns the rows added."""
+        (the database's write lock is what keeps two folds apart)."""
         try:
             names = sorted(os.listdir(self.directory))
         except FileNotFoundError:
-            return 0
+            return
         folded = dict(conn.execute("SELECT file, folded_bytes FROM journal_offsets").fetchall())
         streams: list[list[tuple[int, tuple[Any, ...]]]] = []
         for name in names:
@@ -133,9 +133,8 @@ class Journal:
             conn.execute("DELETE FROM journal_offsets WHERE file = ?", (gone,))
         # interleave the processes' records by their time stamps; a file's own order is kept
         # as written even when the stamps say otherwise (e.g. a clock moved by freezegun)
-        rows = [row for _, row in heapq.merge(*streams, key=lambda record: record[0])]
-        conn.executemany(self.insert_sql, rows)
-        return len(rows)
+        conn.executemany(self.insert_sql, (
+            row for _, row in heapq.merge(*streams, key=lambda record: record[0])))
 
 
 def _records(data: bytes) -> tuple[list[tuple[int, tuple[Any, ...]]], int]:

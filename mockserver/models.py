@@ -32,10 +32,12 @@ class Store:
     created_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Store:
+    def from_row(cls, row: sqlite3.Row, prefix: str = "") -> Store:
+        """`prefix` reads a store joined into another query (`s_id`, `s_name`, …)."""
         return cls(
-            id=row["id"], sandbox=row["sandbox"], name=row["name"], plan=Plan(row["plan"]),
-            email=row["email"], created_at=row["created_at"],
+            id=row[prefix + "id"], sandbox=row[prefix + "sandbox"], name=row[prefix + "name"],
+            plan=Plan(row[prefix + "plan"]), email=row[prefix + "email"],
+            created_at=row[prefix + "created_at"],
         )
 
 

@@ -14,7 +14,7 @@ from mockserver import events, outbox
 from mockserver.auth_cache import VersionedCache
 from mockserver.clock import Clock, ClockState
 from mockserver.credentials import hash_secret, new_id, new_secret, same
-from mockserver.db import Database
+from mockserver.db import CLOCK_COLUMNS, CLOCK_JOIN, Database, joined_clock
 from mockserver.errors import (
     BearerChallenge,
     NotFound,
@@ -23,7 +23,7 @@ from mockserver.errors import (
     TokenUnknown,
     ValidationFailed,
 )
-from mockserver.models import Partner, Plan, Store
+from mockserver.models import Partner, Store
 from mockserver.partner_tokens import (
     DEFAULT_VALIDITY_DAYS,
     TOKEN_PREFIX,
@@ -38,10 +38,10 @@ from mockserver.wire import iso
 
 #: The store API's gate in one query: the token, its store and its sandbox's clock.
 AUTH_QUERY = (
-    "SELECT t.*, s.sandbox AS s_sandbox, s.name AS s_name, s.plan AS s_plan, "
-    "s.email AS s_email, s.created_at AS s_created_at, c.offset_seconds AS c_offset, "
-    "c.frozen_at AS c_frozen_at FROM partner_tokens t JOIN stores s ON s.id = t.store_id "
-    "LEFT JOIN clocks c ON c.sandbox = s.sandbox WHERE t.token_hash = ?"
+    "SELECT t.*, s.id AS s_id, s.sandbox AS s_sandbox, s.name AS s_name, s.plan AS s_plan, "
+    f"s.email AS s_email, s.created_at AS s_created_at, {CLOCK_COLUMNS} "
+    f"FROM partner_tokens t JOIN stores s ON s.id = t.store_id {CLOCK_JOIN} "
+    "WHERE t.token_hash = ?"
 )
 
 
@@ -136,8 +136,7 @@ class PartnerAccess:
                                                                          list[PartnerToken]]:
         """For the confirmation step (seed 001): the selected tokens, and the partners' other
         valid tokens that a revocation of the selection would leave working."""
-        if len(set(token_ids)) != len(token_ids):
-            raise ValidationFailed("'token_ids' lists a token twice.", field="token_ids")
+        _check_distinct(token_ids)
         now = self.now(scope)
         with self.db.read() as conn:
             tokens = [self.token(tid, scope, conn) for tid in token_ids]
@@ -210,8 +209,7 @@ class PartnerAccess:
                                                                    list[PartnerToken]]:
         """Seed 001: revocation is immediate. All-or-nothing: one foreign or unknown id rejects
         the request. Returns the revoked tokens and the partners' other still-valid tokens."""
-        if len(set(token_ids)) != len(token_ids):
-            raise ValidationFailed("'token_ids' lists a token twice.", field="token_ids")
+        _check_distinct(token_ids)
         now = self.now(scope)
         with self.db.write() as conn:
             tokens = [self.token(tid, scope, conn) for tid in token_ids]
@@ -300,12 +298,7 @@ class PartnerAccess:
         row = self.db.connection().execute(AUTH_QUERY, (digest,)).fetchone()
         if row is None or not same(row["token_hash"], digest):
             raise TokenUnknown()
-        found = (
-            PartnerToken.from_row(row),
-            Store(id=row["store_id"], sandbox=row["s_sandbox"], name=row["s_name"],
-                  plan=Plan(row["s_plan"]), email=row["s_email"], created_at=row["s_created_at"]),
-            ClockState(offset_seconds=row["c_offset"] or 0.0, frozen_at=row["c_frozen_at"]),
-        )
+        found = PartnerToken.from_row(row), Store.from_row(row, "s_"), joined_clock(row)
         if generation is not None:
             self._cache.put(digest, generation, found)
         return found
@@ -360,3 +353,8 @@ class PartnerAccess:
                 if token.id not in revoked_ids and token.is_valid(now):
                     out.append(token)
         return out
+
+
+def _check_distinct(token_ids: list[str]) -> None:
+    if len(set(token_ids)) != len(token_ids):
+        raise ValidationFailed("'token_ids' lists a token twice.", field="token_ids")

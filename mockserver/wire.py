@@ -11,6 +11,9 @@ from typing import Any
 
 from mockserver.errors import InvalidJson, UnsupportedMediaType, ValidationFailed
 
+#: The last year a timestamp (or the clock) may reach.
+LATEST_YEAR = 9000
+
 
 def iso(instant: datetime | float | None) -> str | None:
     """ISO 8601 UTC with `Z`, second precision."""
@@ -39,7 +42,7 @@ def parse_iso(value: Any, field: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         raise ValidationFailed(f"'{field}' needs a time zone, e.g. a trailing Z.", field=field)
-    if not 1971 <= parsed.year <= 9000:
+    if not 1971 <= parsed.year <= LATEST_YEAR:
         raise ValidationFailed(f"'{field}' is out of range.", field=field)
     return parsed.astimezone(UTC)
 

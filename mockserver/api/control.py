@@ -16,12 +16,11 @@ from mockserver.credentials import same
 from mockserver.errors import ControlForbidden, ValidationFailed
 from mockserver.models import Plan
 from mockserver.seed import reseed
-from mockserver.wire import Field, iso, parse_iso
+from mockserver.wire import LATEST_YEAR, Field, iso, parse_iso
 
 bp = Blueprint("control_api", __name__, url_prefix="/_mock")
 
 DAY = 86_400
-LATEST_YEAR = 9000
 MAX_ADVANCE = 100 * 365 * DAY
 
 

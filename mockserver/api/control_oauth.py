@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from mockserver.api.common import body, services
 from mockserver.api.control import guard
+from mockserver.api.oauth import token_response
 from mockserver.errors import ValidationFailed
 from mockserver.oauth import faults
 from mockserver.oauth.consent import Redirectable
@@ -18,7 +19,6 @@ from mockserver.wire import Field, parse_json
 bp = Blueprint("control_oauth", __name__, url_prefix="/_mock")
 bp.before_request(guard)
 
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 ID = Field(str, required=True, max_length=200)
 
 
@@ -49,9 +49,7 @@ def mint_tokens() -> Response:
     store = svc.tenants.store(data["store_id"])
     issued = svc.oauth.mint(store, data["client_id"], data.get("scope"),
                             data.get("expiring", True))
-    response = jsonify(issued.body)
-    response.headers.update(NO_STORE)
-    return response
+    return token_response(issued.body)
 
 
 @bp.post("/oauth/session-token")

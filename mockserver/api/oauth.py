@@ -19,6 +19,7 @@ from mockserver.api.common import services
 from mockserver.api.oauth_pages import ConsentPage, render_consent_page
 from mockserver.credentials import same
 from mockserver.errors import (
+    NO_STORE,
     ApiError,
     ConsentError,
     CsrfFailed,
@@ -35,7 +36,6 @@ bp = Blueprint("oauth", __name__)
 CSRF_COOKIE = "mock_oauth_csrf"
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 AUTHORIZE_ENDPOINTS = ("oauth.authorize_page", "oauth.authorize_submit")
 
 

@@ -61,9 +61,10 @@ class Policy(StrEnum):
     REUSE_DETECTION = "reuse-detection"
 
 
-def _fields(cls: type[T], row: sqlite3.Row) -> T:
+def _fields(cls: type[T], row: sqlite3.Row, prefix: str) -> T:
+    """A record from a row; `prefix` reads one joined into another query (`a_id`, …)."""
     names = cls.__dataclass_fields__  # type: ignore[attr-defined]
-    return cls(**{name: row[name] for name in names})
+    return cls(**{name: row[prefix + name] for name in names})
 
 
 def parse_scope(raw: str | None, *, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -121,8 +122,8 @@ class Authorization:
     revoked_by: str | None = None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Authorization:
-        return _fields(cls, row)
+    def from_row(cls, row: sqlite3.Row, prefix: str = "") -> Authorization:
+        return _fields(cls, row, prefix)
 
     @property
     def active(self) -> bool:
@@ -145,8 +146,8 @@ class AuthorizationCode:
     used_at: float | None = None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> AuthorizationCode:
-        return _fields(cls, row)
+    def from_row(cls, row: sqlite3.Row, prefix: str = "") -> AuthorizationCode:
+        return _fields(cls, row, prefix)
 
     def expired(self, now: datetime) -> bool:
         return now.timestamp() > self.expires_at
@@ -173,8 +174,8 @@ class Family:
     revoked_reason: str | None = None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Family:
-        return _fields(cls, row)
+    def from_row(cls, row: sqlite3.Row, prefix: str = "") -> Family:
+        return _fields(cls, row, prefix)
 
 
 class AccessStatus(StrEnum):
@@ -197,8 +198,8 @@ class AccessToken:
     revoked_reason: str | None = None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> AccessToken:
-        return _fields(cls, row)
+    def from_row(cls, row: sqlite3.Row, prefix: str = "") -> AccessToken:
+        return _fields(cls, row, prefix)
 
     def status(self, now: datetime) -> AccessStatus:
         """Revoked wins over invalidated, invalidated over expired."""
@@ -226,8 +227,8 @@ class RefreshToken:
     revoked_at: float | None = None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> RefreshToken:
-        return _fields(cls, row)
+    def from_row(cls, row: sqlite3.Row, prefix: str = "") -> RefreshToken:
+        return _fields(cls, row, prefix)
 
     def expired(self, now: datetime) -> bool:
         return now.timestamp() > self.expires_at

@@ -3,16 +3,15 @@ write transaction that happens whole or not at all."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from mockserver import events
-from mockserver.clock import Clock, ClockState
+from mockserver.clock import Clock
 from mockserver.credentials import hash_secret, same
-from mockserver.db import Database
+from mockserver.db import CLOCK_COLUMNS, CLOCK_JOIN, Database, joined_clock
 from mockserver.errors import (
     AuthorizationRevoked,
     BearerChallenge,
@@ -26,7 +25,7 @@ from mockserver.errors import (
     UnsupportedGrantType,
     ValidationFailed,
 )
-from mockserver.models import Partner, Plan, Store
+from mockserver.models import Partner, Store
 from mockserver.oauth import (
     consent,
     families,
@@ -61,17 +60,11 @@ from mockserver.tenants import Tenants
 from mockserver.wire import iso
 
 Grant = Callable[[GrantContext], Issued]
-T = TypeVar("T")
 
 
 def _columns(alias: str, cls: type, prefix: str) -> str:
     return ", ".join(f"{alias}.{name} AS {prefix}{name}"
                      for name in cls.__dataclass_fields__)  # type: ignore[attr-defined]
-
-
-def _prefixed(cls: type[T], row: sqlite3.Row, prefix: str) -> T:
-    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
-    return cls(**{name: row[prefix + name] for name in names})
 
 
 #: The store API's gate in one query: the access token, its family, authorization, store, the
@@ -80,11 +73,11 @@ ACCESS_QUERY = (
     f"SELECT a.token_hash AS a_token_hash, {_columns('a', AccessToken, 'a_')}, "
     f"{_columns('f', Family, 'f_')}, {_columns('z', Authorization, 'z_')}, "
     f"{_columns('s', Store, 's_')}, p.client_id AS p_client_id, "
-    "c.offset_seconds AS c_offset, c.frozen_at AS c_frozen_at "
+    f"{CLOCK_COLUMNS} "
     "FROM oauth_access_tokens a JOIN oauth_families f ON f.id = a.family_id "
     "JOIN oauth_authorizations z ON z.id = f.authorization_id "
     "JOIN stores s ON s.id = f.store_id JOIN partners p ON p.id = f.partner_id "
-    "LEFT JOIN clocks c ON c.sandbox = s.sandbox WHERE a.token_hash = ?"
+    f"{CLOCK_JOIN} WHERE a.token_hash = ?"
 )
 
 GRANTS: dict[str, Grant] = {
@@ -215,14 +208,12 @@ class OAuth:
             self._rejected("default", self.clock_for("default").now(), None, None,
                            "token_unknown", method, path)
             raise TokenUnknown()
-        token = _prefixed(AccessToken, row, "a_")
-        family = _prefixed(Family, row, "f_")
-        authorization = _prefixed(Authorization, row, "z_")
-        store = _prefixed(Store, row, "s_")
-        store = replace(store, plan=Plan(store.plan))
+        token = AccessToken.from_row(row, "a_")
+        family = Family.from_row(row, "f_")
+        authorization = Authorization.from_row(row, "z_")
+        store = Store.from_row(row, "s_")
         client_id: str = row["p_client_id"]
-        now = Clock.at(ClockState(offset_seconds=row["c_offset"] or 0.0,
-                                  frozen_at=row["c_frozen_at"]))
+        now = Clock.at(joined_clock(row))
         error: BearerChallenge | None = None
         reason = ""
         detail: dict[str, Any] = {}
