@@ -45,15 +45,11 @@ class Clock:
         self.sandbox = sandbox
 
     def now(self) -> datetime:
-        return self._now(self.store.load_clock(self.sandbox))
+        return self.at(self.store.load_clock(self.sandbox))
 
     @staticmethod
     def at(state: ClockState) -> datetime:
-        """"Now" for a clock state read elsewhere (e.g. joined into a hot-path query)."""
-        return Clock._now(state)
-
-    @staticmethod
-    def _now(state: ClockState) -> datetime:
+        """"Now" for a clock state (also one read elsewhere, e.g. joined into a query)."""
         if state.frozen_at is not None:
             return datetime.fromtimestamp(state.frozen_at, UTC)
         return process_now() + timedelta(seconds=state.offset_seconds)
@@ -69,7 +65,7 @@ class Clock:
         else:
             new = ClockState(offset_seconds=(instant - process_now()).total_seconds())
         self.store.save_clock(self.sandbox, new)
-        return self._now(new)
+        return self.at(new)
 
     def advance(self, seconds: float) -> datetime:
         return self.set(self.now() + timedelta(seconds=seconds))
@@ -77,13 +73,13 @@ class Clock:
     def freeze(self) -> datetime:
         frozen = ClockState(frozen_at=self.now().timestamp())
         self.store.save_clock(self.sandbox, frozen)
-        return self._now(frozen)
+        return self.at(frozen)
 
     def unfreeze(self) -> datetime:
         now = self.now()
         new = ClockState(offset_seconds=(now - process_now()).total_seconds())
         self.store.save_clock(self.sandbox, new)
-        return self._now(new)
+        return self.at(new)
 
     def reset(self) -> datetime:
         """Back to following the process clock with no offset."""
