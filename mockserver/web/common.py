@@ -87,12 +87,27 @@ def sign_in(kind: str, tenant_id: str) -> None:
     """A fresh session (new CSRF token) for a merchant's store or a partner."""
     digest = services().tenants.credential_digest(kind, tenant_id)
     session.clear()
+    forget_signed_in()
     session["who"] = {"kind": kind, "id": tenant_id, "digest": digest}
     csrf_token()
 
 
+def forget_signed_in() -> None:
+    """Drops this request's memo of `signed_in()`: call it after the session or the stored
+    credentials change (sign-in, sign-out, a reset of the world)."""
+    g.pop("signed_in", None)
+
+
 def signed_in() -> tuple[str, str] | None:
-    """(kind, id) of the session, if its credential is still the current one."""
+    """(kind, id) of the session, if its credential is still the current one. Checked once
+    per request (`requires` and `page` both ask)."""
+    if "signed_in" not in g:
+        g.signed_in = _check_signed_in()
+    who: tuple[str, str] | None = g.signed_in
+    return who
+
+
+def _check_signed_in() -> tuple[str, str] | None:
     who = session.get("who")
     if not isinstance(who, dict):
         return None

@@ -17,7 +17,15 @@ from mockserver.credentials import same
 from mockserver.errors import ValidationFailed
 from mockserver.partner_access import Scope
 from mockserver.seed import reseed
-from mockserver.web.common import action, bp, describe, form_flag, form_text, page
+from mockserver.web.common import (
+    action,
+    bp,
+    describe,
+    forget_signed_in,
+    form_flag,
+    form_text,
+    page,
+)
 from mockserver.wire import iso
 
 #: The advance buttons: (form value, label, seconds).
@@ -145,6 +153,7 @@ def panel_reset() -> Any:
     if not form_flag("confirm"):
         raise ValidationFailed("Tick the box to confirm the reset of the world.")
     world = reseed(services())
+    forget_signed_in()
     flash("The world was reset to the seed: new secrets, clock reset, events cleared.",
           "success")
     return panel_page(world)

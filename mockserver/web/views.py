@@ -22,6 +22,7 @@ from mockserver.web.common import (
     current_partner,
     current_store,
     describe,
+    forget_signed_in,
     form_flag,
     form_ids,
     form_int,
@@ -94,6 +95,7 @@ def sign_in_submit() -> Any:
 @bp.post("/sign-out")
 def sign_out() -> Any:
     session.clear()
+    forget_signed_in()
     flash("Signed out.", "success")
     return redirect(url_for("console.sign_in_page"))
 
