@@ -65,8 +65,8 @@ def panel() -> Any:
 def panel_page(world: dict[str, Any] | None = None) -> Any:
     svc = services()
     c = clock()
-    now = c.now()
     state = c.state()
+    now = Clock.at(state)
     tokens = []
     for store in svc.tenants.stores(c.sandbox):
         tokens += [describe(t, now) for t in svc.partner_access.tokens(Scope.merchant(store))

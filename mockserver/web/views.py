@@ -13,7 +13,6 @@ from mockserver.partner_access import Issued, Scope
 from mockserver.partner_tokens import (
     DEFAULT_VALIDITY_DAYS,
     PartnerToken,
-    Status,
     check_renewable,
 )
 from mockserver.web.common import (
@@ -40,7 +39,6 @@ VALIDITY_CHOICES = (
     (1826, "5 years"),
 )
 TABS = (("active", "Active Tokens"), ("expiring", "Expiring Tokens"), ("all", "All tokens"))
-VALID = (Status.ACTIVE, Status.NEW, Status.RENEWED)
 
 
 # --- sign-in ------------------------------------------------------------------------------
@@ -272,15 +270,13 @@ def partner_page(issued: Issued | None = None, issued_note: str = "") -> Any:
     scope = partner_scope()
     now = svc.partner_access.now(scope)
     tab = _tab()
-    statuses = None if tab == "all" else VALID
-    tokens = svc.partner_access.tokens(scope, statuses=statuses, expiring=tab == "expiring")
-    tokens.sort(key=lambda t: (t.store_id, -t.issued_at, t.id))
+    every = svc.partner_access.tokens(scope)
+    valid = [t for t in every if t.is_valid(now)]
+    lists = {"active": valid, "expiring": [t for t in valid if t.is_expiring(now)],
+             "all": every}
+    tokens = sorted(lists[tab], key=lambda t: (t.store_id, -t.issued_at, t.id))
     names = {s.id: s.name for s in svc.tenants.stores(scope.sandbox)}
-    counts = {
-        "active": len(svc.partner_access.tokens(scope, statuses=VALID)),
-        "expiring": len(svc.partner_access.tokens(scope, statuses=VALID, expiring=True)),
-        "all": len(svc.partner_access.tokens(scope)),
-    }
+    counts = {name: len(listed) for name, listed in lists.items()}
     return page("partner.html", partner=current_partner(), tab=tab, tabs=TABS, counts=counts,
                 tokens=[describe(t, now) for t in tokens], store_names=names, now=now,
                 issued=_issued_view(issued, now), issued_note=issued_note)
