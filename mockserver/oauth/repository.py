@@ -87,11 +87,6 @@ def refresh_token(conn: sqlite3.Connection, token_id: str | None) -> RefreshToke
     return None if row is None else RefreshToken.from_row(row)
 
 
-def access_token(conn: sqlite3.Connection, token_id: str) -> AccessToken | None:
-    row = conn.execute("SELECT * FROM oauth_access_tokens WHERE id = ?", (token_id,)).fetchone()
-    return None if row is None else AccessToken.from_row(row)
-
-
 def family(conn: sqlite3.Connection, family_id: str) -> Family | None:
     row = conn.execute("SELECT * FROM oauth_families WHERE id = ?", (family_id,)).fetchone()
     return None if row is None else Family.from_row(row)

@@ -45,6 +45,7 @@ from mockserver.oauth.grants import (
 )
 from mockserver.oauth.grants.base import GrantContext, Refused
 from mockserver.oauth.models import (
+    GRANT_TOKEN_EXCHANGE,
     KNOWN_SCOPES,
     AccessStatus,
     AccessToken,
@@ -83,7 +84,7 @@ ACCESS_QUERY = (
 GRANTS: dict[str, Grant] = {
     "authorization_code": authorization_code.grant,
     "refresh_token": refresh_token.grant,
-    token_exchange.GRANT: token_exchange.grant,
+    GRANT_TOKEN_EXCHANGE: token_exchange.grant,
     "client_credentials": client_credentials.grant,
 }
 

@@ -44,7 +44,6 @@ class OAuthSettings:
 
 DEFAULTS = OAuthSettings()
 KEYS = tuple(DEFAULTS.to_wire())
-TTL_KEYS = tuple(k for k in KEYS if k != "refresh_policy")
 
 
 def validate_overrides(raw: Any) -> dict[str, Any]:

@@ -5,6 +5,6 @@ panel), with signed session cookies and CSRF-checked forms."""
 from __future__ import annotations
 
 from mockserver.web import panel, views  # noqa: F401  (register their routes on bp)
-from mockserver.web.common import bp, check_csrf, csrf_token, error_page, setup, wants_html
+from mockserver.web.common import bp, error_page, setup, wants_html
 
-__all__ = ["bp", "check_csrf", "csrf_token", "error_page", "setup", "wants_html"]
+__all__ = ["bp", "error_page", "setup", "wants_html"]

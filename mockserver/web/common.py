@@ -69,8 +69,8 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    """Raises `CsrfFailed` unless the posted `csrf_token` matches the session's. Other
-    blueprints rendering console forms (the OAuth consent page) call it too."""
+    """Raises `CsrfFailed` unless the posted `csrf_token` matches the session's; every
+    console POST goes through it (`protect_forms`)."""
     expected = session.get("csrf")
     presented = request.form.get("csrf_token", "")
     if not isinstance(expected, str) or not same(presented, expected):

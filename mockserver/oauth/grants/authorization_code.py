@@ -24,7 +24,6 @@ def grant(ctx: GrantContext) -> Issued:
     code = repository.code_by_plaintext(conn, plaintext)
     if code is None:
         _refuse(ctx, None, "unknown", "The authorization code is not recognised.")
-    assert code is not None
     if code.partner_id != client.id:
         _refuse(ctx, None, "client_mismatch", "The authorization code is not recognised.")
     if code.used_at is not None:

@@ -11,6 +11,7 @@ from mockserver.errors import InvalidSubjectToken, NotFound, OAuthInvalidRequest
 from mockserver.oauth import families, repository, session_tokens
 from mockserver.oauth.grants.base import GrantContext
 from mockserver.oauth.models import (
+    GRANT_TOKEN_EXCHANGE,
     KNOWN_SCOPES,
     TYPE_ID_TOKEN,
     TYPE_OFFLINE,
@@ -22,8 +23,6 @@ from mockserver.oauth.models import (
     scope_text,
     scope_tuple,
 )
-
-GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 
 def grant(ctx: GrantContext) -> Issued:
@@ -66,7 +65,8 @@ def _from_session_token(ctx: GrantContext, subject: str, requested: str,
         return families.issue(
             where, ctx.settings, store_id=store.id, partner_id=client.id,
             authorization_id=authorization.id, scope=scope, kind=Kind.ONLINE,
-            origin="token_exchange", grant_type=GRANT, expiring=True, associated_user=user,
+            origin="token_exchange", grant_type=GRANT_TOKEN_EXCHANGE, expiring=True,
+            associated_user=user,
             extra={"issued_token_type": TYPE_ONLINE, "associated_user": {"id": user},
                    "associated_user_scope": scope_text(scope)})
     if not expiring and repository.migrated(conn, store.id, client.id):
@@ -75,7 +75,7 @@ def _from_session_token(ctx: GrantContext, subject: str, requested: str,
     return families.issue(
         where, ctx.settings, store_id=store.id, partner_id=client.id,
         authorization_id=authorization.id, scope=scope, kind=Kind.OFFLINE,
-        origin="token_exchange", grant_type=GRANT, expiring=expiring,
+        origin="token_exchange", grant_type=GRANT_TOKEN_EXCHANGE, expiring=expiring,
         extra={"issued_token_type": TYPE_OFFLINE})
 
 
@@ -108,5 +108,5 @@ def _migrate(ctx: GrantContext, subject: str, requested: str, expiring: bool) ->
     return families.issue(
         where, ctx.settings, store_id=family.store_id, partner_id=client.id,
         authorization_id=family.authorization_id, scope=scope_tuple(family.scope),
-        kind=Kind.OFFLINE, origin="migration", grant_type=GRANT, expiring=True,
+        kind=Kind.OFFLINE, origin="migration", grant_type=GRANT_TOKEN_EXCHANGE, expiring=True,
         extra={"issued_token_type": TYPE_OFFLINE})
