@@ -17,7 +17,7 @@ from mockserver.errors import (
     NotFound,
     TokenUnknown,
 )
-from mockserver.services import Caller
+from mockserver.services import Caller, Services
 from mockserver.wire import Field
 
 bp = Blueprint("store_api", __name__, url_prefix="/api/v1")
@@ -50,14 +50,23 @@ def presented_token() -> str:
     return token
 
 
-def authenticate() -> Caller:
-    token = presented_token()
-    svc = services()
-    method, path = request.method, request.path
+def find_caller(svc: Services, token: str, method: str, path: str) -> Caller | None:
+    """The caller the first authenticator recognises `token` as, or None if none does; an
+    authenticator that knows the token but refuses it raises its `BearerChallenge`."""
     for authenticator in svc.authenticators:
         caller = authenticator(svc, token, method, path)
         if caller is not None:
             return caller
+    return None
+
+
+def authenticate() -> Caller:
+    token = presented_token()
+    svc = services()
+    method, path = request.method, request.path
+    caller = find_caller(svc, token, method, path)
+    if caller is not None:
+        return caller
     svc.db.record_event(events.row("token.rejected", sandbox="default", at=svc.clock().now(),
                                    reason="token_unknown", method=method, path=path))
     raise TokenUnknown()

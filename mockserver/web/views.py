@@ -8,6 +8,7 @@ from typing import Any
 from flask import flash, redirect, request, session, url_for
 
 from mockserver.api.common import services
+from mockserver.api.store import find_caller
 from mockserver.errors import ApiError, BearerChallenge, ValidationFailed
 from mockserver.partner_access import Issued, Scope
 from mockserver.partner_tokens import (
@@ -315,14 +316,13 @@ def partner_test_connection() -> Any:
     token = form_text("token_value", "Token", max_length=500)
     svc = services()
     try:
-        caller = next(c for c in (authenticator(svc, token, "GET", "/api/v1/token")
-                                  for authenticator in svc.authenticators) if c is not None)
-    except StopIteration:
-        flash("Test failed: the token is not recognised. Copy it again, or create a new one.",
-              "error")
-        return redirect(_partner_home())
+        caller = find_caller(svc, token, "GET", "/api/v1/token")
     except BearerChallenge as failed:
         flash(f"Test failed: {TEST_FAILURES.get(failed.error, failed.description)}", "error")
+        return redirect(_partner_home())
+    if caller is None:
+        flash("Test failed: the token is not recognised. Copy it again, or create a new one.",
+              "error")
         return redirect(_partner_home())
     if caller.partner_id != current_partner().id:
         flash("Test failed: that token belongs to another partner.", "error")
