@@ -94,6 +94,13 @@ class Tenants:
             raise NotFound(f"No partner '{partner_id}'.")
         return Partner.from_row(row)
 
+    def partner_by_client_id(self, client_id: str,
+                             conn: sqlite3.Connection | None = None) -> Partner | None:
+        row = (conn or self.db.connection()).execute(
+            "SELECT * FROM partners WHERE client_id = ?", (client_id,)
+        ).fetchone()
+        return None if row is None else Partner.from_row(row)
+
     def stores(self, sandbox: str | None = None) -> list[Store]:
         rows = self.db.connection().execute(
             "SELECT * FROM stores WHERE ?1 IS NULL OR sandbox = ?1 ORDER BY created_at, id",
@@ -123,12 +130,10 @@ class Tenants:
     def authenticate_partner(self, client_id: str | None, client_secret: str | None) -> Partner:
         if not client_id or client_secret is None:
             raise PartnerAuthRequired()
-        row = self.db.connection().execute(
-            "SELECT * FROM partners WHERE client_id = ?", (client_id,)
-        ).fetchone()
-        if row is None or not same(row["client_secret"], client_secret):
+        partner = self.partner_by_client_id(client_id)
+        if partner is None or not same(partner.client_secret, client_secret):
             raise PartnerAuthRequired("The client credentials are not recognised.")
-        return Partner.from_row(row)
+        return partner
 
     def credential_digest(self, kind: str, tenant_id: str) -> str | None:
         """A digest of a merchant's key or a partner's secret as stored now, so a console

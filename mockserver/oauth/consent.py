@@ -78,7 +78,7 @@ def parse_request(params: Mapping[str, str], tenants: Tenants) -> AuthorizeReque
     client_id = params.get("client_id")
     if not client_id:
         raise ConsentError("The 'client_id' parameter is required.")
-    client = _client(tenants, client_id)
+    client = tenants.partner_by_client_id(client_id)
     if client is None:
         raise ConsentError(f"No app with client_id '{client_id}'.")
     given = params.get("redirect_uri")
@@ -109,14 +109,8 @@ def parse_request(params: Mapping[str, str], tenants: Tenants) -> AuthorizeReque
                             method)
 
 
-def _client(tenants: Tenants, client_id: str) -> Partner | None:
-    row = tenants.db.connection().execute("SELECT id FROM partners WHERE client_id = ?",
-                                          (client_id,)).fetchone()
-    return None if row is None else tenants.partner(row[0])
-
-
 def client_by_id(tenants: Tenants, client_id: str) -> Partner:
-    partner = _client(tenants, client_id)
+    partner = tenants.partner_by_client_id(client_id)
     if partner is None:
         raise NotFound(f"No app with client_id '{client_id}'.", field="client_id")
     return partner

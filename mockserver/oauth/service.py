@@ -137,11 +137,10 @@ class OAuth:
         if not creds.client_id or creds.client_secret is None:
             raise InvalidClient("Authenticate the client with HTTP Basic or with client_id and "
                                 "client_secret in the body.", basic=creds.basic)
-        row = self.db.connection().execute("SELECT * FROM partners WHERE client_id = ?",
-                                           (creds.client_id,)).fetchone()
-        if row is None or not same(row["client_secret"], creds.client_secret):
+        partner = self.tenants.partner_by_client_id(creds.client_id)
+        if partner is None or not same(partner.client_secret, creds.client_secret):
             raise InvalidClient("The client credentials are not recognised.", basic=creds.basic)
-        return Partner.from_row(row)
+        return partner
 
     def token(self, params: Mapping[str, str], client: Partner) -> tuple[Issued, bool]:
         """Runs the grant; returns what it issued and whether a scripted fault wants the
