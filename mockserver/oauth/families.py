@@ -105,15 +105,16 @@ def issue(where: Where, settings: OAuthSettings, *, store_id: str, partner_id: s
 
 
 def rotate(where: Where, settings: OAuthSettings, family: Family, used: RefreshToken,
-           scope: tuple[str, ...], *, in_grace: bool) -> Issued:
+           current: RefreshToken | None, scope: tuple[str, ...], *, in_grace: bool) -> Issued:
     """RFC 6749 §6 with rotation: a new access token and a new refresh token; the family's
     earlier access tokens are revoked (one active token per app and store).
 
     Under `grace` the used token stays usable until its replacement is first used; using the
     replacement retires its parent. Under the other policies the used token retires at once.
-    A token used again in grace supersedes the replacement handed out before (never used)."""
+    A token used again in grace supersedes the replacement handed out before (never used).
+    `current` is the family's current refresh token, as the caller read it in this
+    transaction."""
     conn = where.conn
-    current = repository.refresh_token(conn, family.current_refresh_id)
     generation = family.generation + 1
     stamp = where.stamp
     if in_grace:

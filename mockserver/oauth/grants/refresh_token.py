@@ -66,7 +66,8 @@ def grant(ctx: GrantContext) -> Issued:
             "A retired refresh token was presented again; the whole token family is revoked "
             "(RFC 9700 §4.14.2). Authorize again.", reason="reuse_detected"))
     in_grace = verdict is Verdict.ACCEPT_IN_GRACE
-    issued = families.rotate(where, settings, family, token, scope, in_grace=in_grace)
+    issued = families.rotate(where, settings, family, token, current, scope,
+                             in_grace=in_grace)
     where.record("oauth.refresh.succeeded", store_id=family.store_id, partner_id=client.id,
                  token_id=token.id, actor="partner", family_id=family.id,
                  generation_used=token.generation, new_generation=issued.generation,
