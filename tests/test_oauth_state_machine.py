@@ -26,6 +26,7 @@ from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
 from mockserver.oauth.models import GRANT_TOKEN_EXCHANGE, TYPE_ID_TOKEN, TYPE_OFFLINE
+from mockserver.wire import iso
 from tests import figures
 from tests.conftest import SpecCheckingClient
 from tests.oauth_model import (
@@ -56,10 +57,6 @@ JUMPS = st.one_of(
     st.integers(1, 100).map(lambda d: d * DAY),
 )
 SCOPE_SETS = st.sets(st.sampled_from(SCOPES), min_size=1).map(frozenset)
-
-
-def iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pick(items: list[Any], index: int) -> Any:
