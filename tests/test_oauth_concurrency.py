@@ -56,9 +56,10 @@ def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert b"database is locked" not in stderr
 
 
-def _fire(url: str, data: dict[str, str], start_at: float) -> list[tuple[int, dict[str, Any]]]:
-    """One client process: waits for the common start, then fires its threads at once."""
-    time.sleep(max(0.0, start_at - time.time()))
+def _fire(url: str, data: dict[str, str], start: Any) -> list[tuple[int, dict[str, Any]]]:
+    """One client process: waits at the `start` barrier for the others, then fires its
+    threads at once."""
+    start.wait(60)
 
     def one(_: int) -> tuple[int, dict[str, Any]]:
         response = requests.post(url + "/oauth/token", data=data, timeout=60)
@@ -78,10 +79,10 @@ def stampede(url: str, policy: str) -> tuple[dict[str, Any], dict[str, str],
         "store_id": "demo-store", "client_id": partner["client_id"]}, timeout=10).json()
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
             "client_id": partner["client_id"], "client_secret": partner["client_secret"]}
-    start_at = time.time() + 1.0
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
-        futures = [pool.submit(_fire, url, data, start_at) for _ in range(PROCESSES)]
+    with context.Manager() as manager, ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
+        start = manager.Barrier(PROCESSES)
+        futures = [pool.submit(_fire, url, data, start) for _ in range(PROCESSES)]
         results = [item for f in futures for item in f.result()]
     assert len(results) == PROCESSES * THREADS
     assert all(status < 500 for status, _ in results), results
