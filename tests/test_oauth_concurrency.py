@@ -5,55 +5,28 @@ locked"."""
 from __future__ import annotations
 
 import multiprocessing
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.server import ServerProcess
+
 PROCESSES = 5
 THREADS = 10  # per process: 50 requests in all
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     db = tmp_path_factory.mktemp("gunicorn") / "mock.sqlite3"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--db", str(db),
-         "--workers", "3"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    server = ServerProcess(db, workers=3).start()
     try:
-        for _ in range(200):
-            try:
-                if requests.get(url + "/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("gunicorn did not come up")
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        _, stderr = proc.communicate(timeout=15)
-        assert b"database is locked" not in stderr
+        server.stop()
+        assert "database is locked" not in server.output()
 
 
 def _fire(url: str, data: dict[str, str], start: Any) -> list[tuple[int, dict[str, Any]]]:
