@@ -69,7 +69,6 @@ class Kit:
         self.factory = factory
         self.server = server
         self.clock = clock
-        self.profile = profile
         self.storage: MutableMapping[str, Any] = storage if storage is not None else {}
         world = server.world
         self.store_id: str = world["stores"][0]["id"]
@@ -99,9 +98,7 @@ class Kit:
 
     def restart(self) -> Client:
         """Rebuild the client from the same storage, as after a process restart."""
-        close = getattr(self._client, "close", None)
-        if callable(close):
-            close()
+        self.close()
         self._client = None
         return self.client
 
@@ -132,12 +129,9 @@ class Kit:
         record.finished = self.clock.now()
         return record
 
-    def calls_in_phase(self) -> list[Call]:
-        return self.calls[self.phases[-1].first_call:]
-
     # --- setup helpers -----------------------------------------------------------------
 
-    def oauth_grant(self, *, expiring: bool = True, scope: str | None = None,
+    def oauth_grant(self, *, expiring: bool = True,
                     stored_by_server_clock: bool = False) -> dict[str, Any]:
         """A fresh grant from the control API, stored as the client would have stored it
         after authorization: absolute expiries computed with the client's clock, or, with
@@ -145,8 +139,6 @@ class Kit:
         payload: dict[str, Any] = {"store_id": self.store_id,
                                    "client_id": self.partner["client_id"],
                                    "expiring": expiring}
-        if scope is not None:
-            payload["scope"] = scope
         grant: dict[str, Any] = self.server.control("POST", "/_mock/oauth/tokens", json=payload)
         now = self.server.server_now() if stored_by_server_clock else self.clock.now()
         expires_in = grant.get("expires_in")
@@ -178,9 +170,6 @@ class Kit:
             raise RuntimeError(f"merchant {method} {path}: {response.status_code} "
                                f"{response.text[:300]}")
         return response.json()
-
-    def oauth_settings(self, **settings: Any) -> Any:
-        return self.server.control("PUT", "/_mock/settings", json=settings)
 
     def fault(self, **fault: Any) -> Any:
         return self.server.control("POST", "/_mock/faults", json=fault)

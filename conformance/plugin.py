@@ -211,7 +211,6 @@ def pytest_runtest_makereport(item: pytest.Item,
         result.outcome = "error"
         result.message = _first_line(report)
     elif report.when == "call":
-        result.duration = report.duration
         if kit is not None:
             result.simulated = kit.clock.jumped
         if hasattr(report, "wasxfail"):

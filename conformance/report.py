@@ -33,7 +33,6 @@ class ScenarioResult:
     message: str = ""
     expected_reason: str | None = None
     evidence: dict[str, Any] | None = None
-    duration: float = 0.0
     simulated: float = 0.0
 
     @property

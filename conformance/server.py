@@ -59,10 +59,6 @@ class MockServer:
                 return out
             after_id = page[-1]["id"]
 
-    def last_event_id(self) -> int:
-        events = self.events()
-        return int(events[-1]["id"]) if events else 0
-
     def server_now(self) -> float:
         return float(self.control("GET", "/_mock/clock")["epoch"])
 
@@ -79,15 +75,12 @@ class InProcessMock(MockServer):
     """A fresh app and SQLite file, served by werkzeug in a daemon thread on port 0. Its clock
     follows the process clock, so the kit's freezegun jumps move it too."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
         from mockserver.app import create_app
 
-        self._tmp = None
-        if directory is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="conformance-")
-            directory = Path(self._tmp.name)
-        self.app = create_app(directory / "mock.sqlite3")
+        self._tmp = tempfile.TemporaryDirectory(prefix="conformance-")
+        self.app = create_app(Path(self._tmp.name) / "mock.sqlite3")
         self.world = self.app.config["SEEDED"]
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self.app, threaded=True,
                                                    request_handler=_QuietHandler)
@@ -103,8 +96,7 @@ class InProcessMock(MockServer):
         self._server.server_close()
         self._thread.join(timeout=5)
         self.app.extensions["mockserver"].db.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        self._tmp.cleanup()
 
 
 class RemoteMock(MockServer):

@@ -28,7 +28,7 @@ def _registry() -> Registry[Any]:
     return Registry().with_resource("spec", resource)
 
 
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in node:
         target: Any = spec()
         for part in node["$ref"].lstrip("#/").split("/"):
@@ -64,7 +64,7 @@ def check_response(method: str, path: str, status: int, content_type: str | None
     responses = op["responses"]
     documented = responses.get(str(status)) or responses.get("default")
     assert documented is not None, f"{method} {template}: status {status} is not documented"
-    documented = _resolve(documented)
+    documented = resolve(documented)
     content = documented.get("content")
     if not content:
         return

@@ -4,7 +4,6 @@ Each gets a 4xx JSON `{"error", "message"}`, never a 5xx, and changes nothing.""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ from flask.testing import FlaskClient
 
 from mockserver.app import MAX_BODY_BYTES, MAX_URL_BYTES
 from tests import figures
-
-AUDIT = ("events",)
+from tests.dbdump import dump
 
 #: (method, path template, a valid body) for every foundation operation that takes a body.
 WRITES = [
@@ -44,13 +42,6 @@ MALFORMED = [
     ("text", b'{"quantity": 1}', "text/plain"),
     ("no content type", b'{"quantity": 1}', None),
 ]
-
-
-def dump(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return [line for line in conn.iterdump()
-                if not any(f'INSERT INTO "{t}"' in line or f"VALUES('{t}'," in line
-                           for t in AUDIT)]
 
 
 class Caller:

@@ -15,6 +15,7 @@ import pytest
 
 from conformance.scenarios import all_scenarios
 from tests.conformance_faulty import EXPECTED
+from tests.server import ServerProcess
 
 pytest_plugins = ["pytester"]
 
@@ -32,7 +33,8 @@ def oauth_available() -> bool:
     return any(rule.rule == "/_mock/oauth/tokens" for rule in app.url_map.iter_rules())
 
 
-needs_oauth = pytest.mark.skipif(not oauth_available(),
+OAUTH_AVAILABLE = oauth_available()
+needs_oauth = pytest.mark.skipif(not OAUTH_AVAILABLE,
                                  reason="the OAuth server (issue 3) is not in this tree yet")
 
 
@@ -68,7 +70,7 @@ def test_reference_client_passes_the_partner_token_scenarios(pytester: pytest.Py
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_faulty_client_fails_exactly_the_scenarios_its_fault_explains(
         pytester: pytest.Pytester, name: str) -> None:
-    if EXPECTED[name] & OAUTH_SCENARIOS and not oauth_available():
+    if EXPECTED[name] & OAUTH_SCENARIOS and not OAUTH_AVAILABLE:
         pytest.skip("the OAuth server (issue 3) is not in this tree yet")
     _, data = run_kit(pytester, f"--conformance-client=tests.conformance_faulty:{name}")
     failed = {sid for sid, outcome in outcomes(data).items() if outcome == "failed"}
@@ -239,26 +241,9 @@ for line in sys.stdin:
 @needs_oauth
 def test_against_a_running_mock_moved_through_the_control_api(pytester: pytest.Pytester,
                                                              tmp_path: Path) -> None:
-    import socket
-    import time
-
-    import requests
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--workers", "1",
-         "--db", str(tmp_path / "remote.sqlite3")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
+    server = ServerProcess(tmp_path / "remote.sqlite3", workers=1).start()
+    url = server.url
     try:
-        for _ in range(100):
-            try:
-                if requests.get(url + "/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
         result, data = run_kit(pytester,
                                "--conformance-client=conformance.reference_client:factory",
                                f"--conformance-server={url}",
@@ -266,5 +251,4 @@ def test_against_a_running_mock_moved_through_the_control_api(pytester: pytest.P
         result.assert_outcomes(passed=4, deselected=len(ALL) - 4)
         assert data["server"] == url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()

@@ -5,7 +5,6 @@ with the documented status, and changes nothing (a dump of the database is compa
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests import figures
+from tests.dbdump import dump
 from tests.test_console import Console
 
 UNKNOWN_TOKEN = "tok_00000000deadbeef"
 UNKNOWN_PARTNER = "partner-nobody"
 UNKNOWN_CLIENT = "client-nobody"
-#: Tables whose rows are state; `events` is the audit log, which records refusals on purpose.
-AUDIT_TABLES = {"events"}
-
 
 class World:
     """Store A (`demo-store`, partner P on its list), store B (partners P and Q on its list),
@@ -57,13 +54,6 @@ class World:
 @pytest.fixture
 def w(client: FlaskClient, world: dict[str, Any]) -> World:
     return World(client, world)
-
-
-def dump(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return [line for line in conn.iterdump()
-                if not any(f'INSERT INTO "{t}"' in line or f"VALUES('{t}'," in line
-                           for t in AUDIT_TABLES)]
 
 
 def answer(client: FlaskClient, method: str, path: str, foreign: str, unknown: str,

@@ -5,60 +5,34 @@ locked"."""
 from __future__ import annotations
 
 import multiprocessing
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.server import ServerProcess
+
 PROCESSES = 5
 THREADS = 10  # per process: 50 requests in all
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     db = tmp_path_factory.mktemp("gunicorn") / "mock.sqlite3"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--db", str(db),
-         "--workers", "3"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    server = ServerProcess(db, workers=3).start()
     try:
-        for _ in range(200):
-            try:
-                if requests.get(url + "/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("gunicorn did not come up")
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        _, stderr = proc.communicate(timeout=15)
-        assert b"database is locked" not in stderr
+        server.stop()
+        assert "database is locked" not in server.output()
 
 
-def _fire(url: str, data: dict[str, str], start_at: float) -> list[tuple[int, dict[str, Any]]]:
-    """One client process: waits for the common start, then fires its threads at once."""
-    time.sleep(max(0.0, start_at - time.time()))
+def _fire(url: str, data: dict[str, str], start: Any) -> list[tuple[int, dict[str, Any]]]:
+    """One client process: waits at the `start` barrier for the others, then fires its
+    threads at once."""
+    start.wait(60)
 
     def one(_: int) -> tuple[int, dict[str, Any]]:
         response = requests.post(url + "/oauth/token", data=data, timeout=60)
@@ -78,10 +52,10 @@ def stampede(url: str, policy: str) -> tuple[dict[str, Any], dict[str, str],
         "store_id": "demo-store", "client_id": partner["client_id"]}, timeout=10).json()
     data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
             "client_id": partner["client_id"], "client_secret": partner["client_secret"]}
-    start_at = time.time() + 1.0
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
-        futures = [pool.submit(_fire, url, data, start_at) for _ in range(PROCESSES)]
+    with context.Manager() as manager, ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
+        start = manager.Barrier(PROCESSES)
+        futures = [pool.submit(_fire, url, data, start) for _ in range(PROCESSES)]
         results = [item for f in futures for item in f.result()]
     assert len(results) == PROCESSES * THREADS
     assert all(status < 500 for status, _ in results), results

@@ -26,6 +26,7 @@ from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
 from mockserver.oauth.models import GRANT_TOKEN_EXCHANGE, TYPE_ID_TOKEN, TYPE_OFFLINE
+from mockserver.wire import iso
 from tests import figures
 from tests.conftest import SpecCheckingClient
 from tests.oauth_model import (
@@ -56,10 +57,6 @@ JUMPS = st.one_of(
     st.integers(1, 100).map(lambda d: d * DAY),
 )
 SCOPE_SETS = st.sets(st.sampled_from(SCOPES), min_size=1).map(frozenset)
-
-
-def iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pick(items: list[Any], index: int) -> Any:
@@ -105,7 +102,7 @@ class OAuthLifecycle(RuleBasedStateMachine):
         return self.send("POST", "/oauth/token",
                          data={"client_id": client_id, "client_secret": secret, **params})
 
-    def step(self, name: str) -> None:
+    def step(self) -> None:
         figures.count(AREA, "steps")
 
     # --- the world --------------------------------------------------------------------------
@@ -138,7 +135,7 @@ class OAuthLifecycle(RuleBasedStateMachine):
         if (how == "code" and not self.model.codes) or (how == "migrate"
                                                         and not self.model.access):
             how = "authorize"
-        self.step(how)
+        self.step()
         if how in ("authorize", "consent"):
             self.authorize(store, app, scope, how == "authorize", expiring)
         elif how == "code":
@@ -162,7 +159,7 @@ class OAuthLifecycle(RuleBasedStateMachine):
                as_owner: bool) -> None:
         """The app's authorization on a store (merchant API or control API), or one token by
         RFC 7009 (a refresh token: its family)."""
-        self.step(f"revoke_{how}")
+        self.step()
         if how == "authorization":
             self.revoke_authorization(store, app, by)
         else:
@@ -174,7 +171,7 @@ class OAuthLifecycle(RuleBasedStateMachine):
           index=st.integers(0, 10**6), offset=st.sampled_from([-1, 0, 1]))
     def clock(self, how: str, seconds: int, edge: str, index: int, offset: int) -> None:
         """A clock jump, or to the edge of a lifetime or grace window."""
-        self.step(f"time_{how}")
+        self.step()
         if how == "advance":
             self.move_clock(seconds)
         else:
@@ -187,7 +184,7 @@ class OAuthLifecycle(RuleBasedStateMachine):
     def use(self, how: str, index: int, refresh: bool, as_owner: bool) -> None:
         """A store API call with one token or with every access token ever issued, or an RFC
         7662 introspection of any token."""
-        self.step(how)
+        self.step()
         if how == "call":
             self.call_with(pick(self.model.access, index))
         elif how == "call_every_token":
@@ -281,7 +278,7 @@ class OAuthLifecycle(RuleBasedStateMachine):
         (a client retrying after a lost response); a used one of a live family (grace
         retries, strict refusals, reuse detection); or any ever issued (expired, revoked).
         Sometimes the app's refresh policy is switched first."""
-        self.step(f"refresh_{which}")
+        self.step()
         live = [r for r in self.model.refresh
                 if not r.family.revoked and r.family.authorization.revoked_by is None]
         candidates = {
@@ -334,28 +331,28 @@ class OAuthLifecycle(RuleBasedStateMachine):
         figures.count(AREA, f"revoke_authorization_{outcome.status}")
         self.expect(response, outcome, f"revoke authorization of {app} on {store} by {how}")
 
-    def revoke_token(self, index: int, refresh: bool, as_owner: bool) -> None:
-        """RFC 7009, sometimes by the other app (refused, nothing changes)."""
+    def send_token(self, path: str, index: int, refresh: bool,
+                   as_owner: bool) -> tuple[Any, str, TestResponse]:
+        """Any token (a refresh token if asked and there is one), sent to `path` by its own app
+        or by the other app; returns the token, the sending app and the response."""
         tokens: list[Any] = self.model.refresh if refresh and self.model.refresh else (
             self.model.access)
         token = pick(tokens, index)
         owner = token.family.app
         app = owner if as_owner else next(a for a in APPS if a != owner)
         client_id, secret = self.creds[app]
-        response = self.send("POST", "/oauth/revoke", data={
+        response = self.send("POST", path, data={
             "client_id": client_id, "client_secret": secret, "token": token.value})
+        return token, app, response
+
+    def revoke_token(self, index: int, refresh: bool, as_owner: bool) -> None:
+        """RFC 7009, sometimes by the other app (refused, nothing changes)."""
+        token, app, response = self.send_token("/oauth/revoke", index, refresh, as_owner)
         self.expect(response, self.model.revoke_token(token.value, app), "RFC 7009 revoke")
 
     def introspect(self, index: int, refresh: bool, as_owner: bool) -> None:
         """RFC 7662, sometimes by the other app (always inactive)."""
-        tokens: list[Any] = self.model.refresh if refresh and self.model.refresh else (
-            self.model.access)
-        token = pick(tokens, index)
-        owner = token.family.app
-        app = owner if as_owner else next(a for a in APPS if a != owner)
-        client_id, secret = self.creds[app]
-        response = self.send("POST", "/oauth/introspect", data={
-            "client_id": client_id, "client_secret": secret, "token": token.value})
+        token, app, response = self.send_token("/oauth/introspect", index, refresh, as_owner)
         body = self.expect(response, Outcome(200), "introspect")
         active = self.model.introspect(token, app)
         figures.count(AREA, f"introspect_{'active' if active else 'inactive'}")

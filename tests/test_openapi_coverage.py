@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from tests.server import ROOT
-from tests.spec import spec
+from tests.spec import resolve, spec
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 
@@ -84,26 +84,17 @@ def test_every_api_error_response_is_json() -> None:
             for status, response in op["responses"].items():
                 if not str(status).startswith(("4", "5")):
                     continue
-                content = _resolve(response).get("content", {})
+                content = resolve(response).get("content", {})
                 assert "application/json" in content, f"{method} {path} {status} is not JSON"
 
 
 def _is_page(op: dict[str, Any]) -> bool:
     for status, response in op["responses"].items():
         if str(status).startswith(("2", "3")):
-            content = _resolve(response).get("content", {})
+            content = resolve(response).get("content", {})
             if "text/html" in content or not content and str(status).startswith("3"):
                 return True
     return False
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = spec()
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def _links(node: Any) -> list[dict[str, Any]]:

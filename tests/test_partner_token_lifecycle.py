@@ -7,23 +7,13 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from tests.oauth_support import advance, bearer, freeze
+
 DAY = 86_400
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def merchant(key: str) -> dict[str, str]:
     return {"X-Merchant-Key": key}
-
-
-def freeze(client: FlaskClient) -> None:
-    assert client.post("/_mock/clock/freeze").status_code == 200
-
-
-def advance(client: FlaskClient, seconds: float) -> None:
-    assert client.post("/_mock/clock/advance", json={"seconds": seconds}).status_code == 200
 
 
 def set_clock(client: FlaskClient, epoch: float) -> None:

@@ -108,8 +108,9 @@ def test_renew_renew_makes_exactly_one_successor(server: ServerProcess,
         token_id, _ = api.fresh_partner_token(f"rr-{round_}")
         sides = [api.post(f"/merchant/v1/tokens/{token_id}/renew", json={},
                           headers=api.merchant) for _ in range(CLIENTS // 2)]
-        sides += [api.post(f"/partner/v1/tokens/{token_id}/renew", json={},
-                           auth=_basic_of(api, f"rr-{round_}")) for _ in range(CLIENTS // 2)]
+        partner = _basic_of(api, f"rr-{round_}")
+        sides += [api.post(f"/partner/v1/tokens/{token_id}/renew", json={}, auth=partner)
+                  for _ in range(CLIENTS // 2)]
         statuses = sorted(r.status_code for r in together(*sides))
         assert statuses == [201] + [409] * (CLIENTS - 1), statuses
         winner = api.token(token_id)

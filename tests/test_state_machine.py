@@ -22,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from werkzeug.test import TestResponse
 
 from mockserver.app import create_app
+from mockserver.wire import iso, parse_iso
 from tests import figures
 from tests.conftest import SpecCheckingClient
 from tests.model import DAY, Outcome, PartnerTokenModel
@@ -44,14 +45,6 @@ JUMPS = st.one_of(
 #: Validity asked for on renewal: mostly valid (default, 1 day .. 5 years), sometimes not.
 VALIDITY = st.one_of(st.none(), st.integers(1, 60), st.integers(1, 5 * 365 + 1),
                      st.integers(1, 5 * 365 + 1), st.sampled_from([0, 1827, -3]))
-
-
-def iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def epoch(value: str) -> int:
-    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
 
 
 class PartnerTokenLifecycle(RuleBasedStateMachine):
@@ -118,7 +111,8 @@ class PartnerTokenLifecycle(RuleBasedStateMachine):
         if response.status_code == 201:
             token = self.model.added(store, partner, body["token"]["id"], body["token_value"])
             assert body["token"]["status"] == "active"
-            assert epoch(body["token"]["expires_at"]) == token.expires_at
+            expires_at = parse_iso(body["token"]["expires_at"], "expires_at").timestamp()
+            assert expires_at == token.expires_at
 
     @precondition(lambda self: self.model.tokens)
     @rule(index=st.integers(0, 10**6), side=st.sampled_from(["merchant", "partner"]),
@@ -158,8 +152,10 @@ class PartnerTokenLifecycle(RuleBasedStateMachine):
                                            body["token_value"])
             assert body["token"]["status"] == "new"
             assert body["original"]["status"] == "renewed"
-            assert epoch(body["token"]["expires_at"]) == successor.expires_at
-            assert epoch(body["original"]["expires_at"]) == self.model.tokens[token_id].expires_at
+            expires_at = parse_iso(body["token"]["expires_at"], "expires_at").timestamp()
+            assert expires_at == successor.expires_at
+            expires_at = parse_iso(body["original"]["expires_at"], "expires_at").timestamp()
+            assert expires_at == self.model.tokens[token_id].expires_at
 
     @precondition(lambda self: self.model.tokens)
     @rule(indices=st.lists(st.integers(0, 10**6), min_size=1, max_size=3),
@@ -198,7 +194,7 @@ class PartnerTokenLifecycle(RuleBasedStateMachine):
     def move_clock(self, seconds: int) -> None:
         response = self.send("POST", "/_mock/clock/advance", json={"seconds": seconds})
         self.expect(response, self.model.advance(seconds), "advance")
-        assert epoch(response.get_json()["now"]) == self.model.now
+        assert parse_iso(response.get_json()["now"], "now").timestamp() == self.model.now
 
     @precondition(lambda self: self.model.tokens)
     @rule(index=st.integers(0, 10**6), offset=st.sampled_from([-1, 0, 1]))

@@ -10,11 +10,9 @@ import requests
 from flask.testing import FlaskClient
 from freezegun import freeze_time
 
+from tests.oauth_support import bearer
+
 ISSUED = datetime(2030, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def issue_token(client: FlaskClient, merchant_key: str) -> str:
@@ -41,7 +39,7 @@ def test_a_year_under_freezegun_in_process(client: FlaskClient, merchant_key: st
 
 
 def test_renewal_cutover_under_freezegun_over_real_http(
-    live_server: Any, client: FlaskClient, merchant_key: str
+    live_server: Any, client: FlaskClient, merchant_key: str, partner_auth: tuple[str, str]
 ) -> None:
     with freeze_time(ISSUED) as frozen:
         token = issue_token(client, merchant_key)
@@ -50,7 +48,7 @@ def test_renewal_cutover_under_freezegun_over_real_http(
         token_id = tokens[0]["id"]
         frozen.move_to(ISSUED + timedelta(days=335))
         renewed = requests.post(f"{live_server.url}/partner/v1/tokens/{token_id}/renew",
-                                auth=_partner_auth(client), timeout=10).json()
+                                auth=partner_auth, timeout=10).json()
         successor = renewed["token_value"]
         for token_value in (token, successor):
             assert requests.get(f"{live_server.url}/api/v1/orders", headers=bearer(token_value),
@@ -60,11 +58,6 @@ def test_renewal_cutover_under_freezegun_over_real_http(
         new = requests.get(f"{live_server.url}/api/v1/orders", headers=bearer(successor),
                            timeout=10)
         assert (old.status_code, new.status_code) == (401, 200)
-
-
-def _partner_auth(client: FlaskClient) -> tuple[str, str]:
-    partner = client.get("/_mock/partners").get_json()["partners"][0]
-    return partner["client_id"], partner["client_secret"]
 
 
 def test_control_api_clock_overrides_freezegun_until_reset(client: FlaskClient) -> None:

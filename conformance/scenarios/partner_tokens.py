@@ -38,7 +38,7 @@ def test_renewal_cutover(conformance_kit: Kit) -> None:
     kit.advance_to(expires - 60)
     calls.append(kit.call())
     kit.check_calls_ok(calls, "calls during the last 30 days of the original")
-    used_successor = [e for e in kit.events("token.used") if e["token_id"] == successor]
+    used_successor = kit.events("token.used", token_id=successor)
     kit.check(bool(used_successor),
               f"the client never used the successor {successor} before the original "
               f"{original['id']} expired")
@@ -48,8 +48,8 @@ def test_renewal_cutover(conformance_kit: Kit) -> None:
     kit.advance_to(expires + 1)
     after = [kit.call(), kit.call("GET", "/api/v1/orders"), kit.call()]
     kit.check_calls_ok(after, "calls one second after the original expired")
-    stale = [e for e in kit.events("token.*") if e["token_id"] == original["id"]
-             and e["kind"] in ("token.used", "token.rejected")]
+    stale = [e for e in kit.events("token.*", token_id=original["id"])
+             if e["kind"] in ("token.used", "token.rejected")]
     kit.check(not stale, f"{len(stale)} call(s) after expiry used the original token "
                          f"{original['id']}")
 
